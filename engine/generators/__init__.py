@@ -1,0 +1,1 @@
+"""Concrete generators behind the `engine.ports.Generator` protocol."""

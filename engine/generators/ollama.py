@@ -1,0 +1,93 @@
+"""Generation through a real Ollama server, with the official `ollama` client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from engine.errors import GenerationTimeout, GeneratorUnavailable
+from engine.types import Prompt
+
+log = logging.getLogger(__name__)
+
+
+class OllamaGenerator:
+    def __init__(
+        self,
+        *,
+        host: str,
+        model: str,
+        adapter_model: str = "",
+        timeout_s: float = 60.0,
+        keep_alive: str = "10m",
+        max_tokens: int = 160,
+        temperature: float = 0.1,
+        n_ctx: int = 4096,
+        client: Any = None,
+    ) -> None:
+        import ollama
+
+        self.host = host
+        self.base_model = model
+        # An adapter is served by Ollama as its own model tag (FROM base + ADAPTER).
+        self.adapter_model = adapter_model
+        self.keep_alive = keep_alive
+        self._max_tokens = max_tokens
+        self.temperature = temperature
+        self._n_ctx = n_ctx
+        self.client = client or ollama.Client(host=host, timeout=timeout_s)
+
+    @property
+    def model(self) -> str:
+        return self.base_model
+
+    @property
+    def adapter(self) -> str:
+        return self.adapter_model
+
+    @property
+    def context_tokens(self) -> int:
+        return self._n_ctx
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1  # no tokenizer endpoint: over-estimate, stay in budget
+
+    def generate(self, prompt: Prompt) -> str:
+        return "".join(self.stream(prompt))
+
+    def stream(self, prompt: Prompt) -> Iterator[str]:
+        import httpx
+        import ollama
+
+        try:
+            parts = self.client.chat(
+                model=self.adapter_model or self.base_model,
+                messages=[
+                    {"role": "system", "content": prompt.system},
+                    {"role": "user", "content": prompt.user},
+                ],
+                stream=True,
+                keep_alive=self.keep_alive,
+                options={
+                    "temperature": self.temperature,
+                    "num_predict": self._max_tokens,
+                    "num_ctx": self._n_ctx,
+                },
+            )
+            for part in parts:
+                text = part["message"]["content"]
+                if text:
+                    yield text
+        except httpx.TimeoutException as exc:
+            raise GenerationTimeout(f"Ollama at {self.host} timed out") from exc
+        except ollama.ResponseError as exc:
+            raise GeneratorUnavailable(
+                f"Ollama refused the request ({exc.status_code}): {exc.error}"
+            ) from exc
+        except (httpx.HTTPError, ConnectionError, OSError) as exc:
+            raise GeneratorUnavailable(f"Ollama at {self.host} is unreachable") from exc

@@ -1,0 +1,81 @@
+"""One settings object, built by entry points (see `teamkb.config`) and passed down.
+
+The engine never reads the environment itself; front ends parse their own sections
+(`slack`, `lsp`, `finetune`) from `Settings.section(name)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+GeneratorBackend = Literal["llamacpp", "ollama", "none"]
+
+
+@dataclass(frozen=True)
+class CollectionSettings:
+    name: str
+    paths: tuple[str, ...] = ()
+    # Citation link template; placeholders {path}, {start}, {end}. Empty: a file path.
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    mode: Literal["hybrid", "vector", "fts"] = "hybrid"
+    k: int = 6
+    # Passages put in the prompt. Small models answer best from few: 270M loses the
+    # thread past three handbook-sized passages (measured, see README).
+    prompt_passages: int = 3
+    # Below this cosine similarity of the best passage the engine abstains (see README,
+    # "Abstention threshold", for how it was calibrated).
+    min_similarity: float = 0.35
+    ann_min_rows: int = 50_000
+    chunk_chars: int = 900
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    backend: GeneratorBackend = "llamacpp"
+    max_tokens: int = 160
+    temperature: float = 0.1
+    timeout_s: float = 60.0
+    # Use the adapter the nightly retraining put in service, if there is one.
+    use_adapter: bool = True
+    # llamacpp: empty model_path means the packaged Gemma 3 270M GGUF.
+    model_path: str = ""
+    lora_path: str = ""
+    n_ctx: int = 2048
+    n_threads: int = 0
+    # ollama
+    ollama_host: str = "http://127.0.0.1:11434"
+    ollama_model: str = "gemma3:270m"
+    ollama_adapter_model: str = ""
+    keep_alive: str = "10m"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    index_uri: str = ""
+    default_collection: str = "handbook"
+    collections: Mapping[str, CollectionSettings] = field(default_factory=dict)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    generator: GeneratorSettings = field(default_factory=GeneratorSettings)
+    answer_cache: bool = True
+    max_question_chars: int = 2000
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    config_file: str = ""
+
+    @property
+    def index_location(self) -> str:
+        return self.index_uri or str(self.home / "index")
+
+    def collection(self, name: str | None) -> CollectionSettings:
+        key = name or self.default_collection
+        return self.collections.get(key) or CollectionSettings(key)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        return self.sections.get(name, {})

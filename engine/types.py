@@ -1,0 +1,145 @@
+"""Frozen value types at the engine's boundary; every front end renders these."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of a conversation (a Slack thread, an editor chat)."""
+
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, as the engine and its front ends see it."""
+
+    id: str
+    collection: str
+    source: str
+    title: str
+    heading: str
+    lines: tuple[int, int]
+    text: str
+    score: float
+    similarity: float
+    updated_at: str = ""
+    url: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "title": self.title,
+            "heading": self.heading,
+            "lines": list(self.lines),
+            "score": round(self.score, 6),
+            "text": self.text,
+            "collection": self.collection,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    title: str
+    heading: str
+    lines: tuple[int, int]
+    url: str
+    collection: str = ""
+    snippet: str = ""
+    updated_at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "title": self.title,
+            "heading": self.heading,
+            "lines": list(self.lines),
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool = False
+    unsupported: bool = False  # generated, but cites nothing that was retrieved
+    degraded: bool = False  # the model failed; the answer is the sources alone
+    notice: str = ""  # a user-facing caveat (degraded, unsupported, abstained)
+    model: str = ""
+    adapter: str = ""
+    collection: str = ""
+    cached: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "citations": [c.to_json() for c in self.citations],
+            "abstained": self.abstained,
+            "unsupported": self.unsupported,
+            "degraded": self.degraded,
+            "notice": self.notice,
+            "model": self.model,
+            "adapter": self.adapter or None,
+            "collection": self.collection,
+            "cached": self.cached,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], question: str) -> Answer:
+        cites = tuple(
+            Citation(
+                n=c["n"], source=c["source"], title=c["title"], heading=c["heading"],
+                lines=(c["lines"][0], c["lines"][1]), url=c["url"],
+                collection=c.get("collection", ""), snippet=c.get("snippet", ""),
+                updated_at=c.get("updated_at", ""),
+            )
+            for c in data["citations"]
+        )  # fmt: skip
+        return cls(
+            question=question,
+            text=data["answer"],
+            citations=cites,
+            abstained=data["abstained"],
+            unsupported=data.get("unsupported", False),
+            degraded=data.get("degraded", False),
+            notice=data.get("notice", ""),
+            model=data.get("model", ""),
+            adapter=data.get("adapter") or "",
+            collection=data.get("collection", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A rendered prompt: `completion` for base models, `system` + `user` for chat models."""
+
+    system: str
+    user: str
+    completion: str
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """`ask_stream` yields text deltas (`token`), then one event holding the final answer."""
+
+    token: str = ""
+    answer: Answer | None = None
+
+
+def citation_to_full_json(c: Citation) -> dict[str, Any]:
+    return {**asdict(c), "lines": list(c.lines)}

@@ -1,0 +1,32 @@
+"""Errors of the knowledge layer. Messages are safe to show to users."""
+
+
+class KnowledgeError(Exception):
+    """Base class; `str(err)` is a user-facing, actionable message."""
+
+
+class LoadError(KnowledgeError):
+    """A document could not be read; the sync reports it and moves on."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class IndexNotFound(KnowledgeError):
+    """Searching a collection that has never been indexed."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(
+            f"No index for collection '{collection}' yet. "
+            f"Build one with: teamkb index PATH --collection {collection}"
+        )
+        self.collection = collection
+
+
+class InvalidCollectionName(KnowledgeError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Invalid collection name '{name}': use letters, digits, '-' and '_' (max 64)."
+        )

@@ -1,0 +1,296 @@
+"""One loader per format. Each turns a file into heading-scoped sections with line spans.
+
+Line spans are 1-based and inclusive, so a citation can point at `path:start-end`.
+PDFs have no stable lines: their span is the page range instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from knowledge.documents import LoadedDoc, Section
+from knowledge.errors import LoadError
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+Loader = Callable[[str, str], LoadedDoc]
+
+_ATX = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_RST_ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
+
+
+def _read_text(path: Path, rel: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(rel, f"cannot read file ({exc.strerror or exc})") from exc
+    if not data.strip():
+        raise LoadError(rel, "empty file")
+    if b"\x00" in data[:8192]:
+        raise LoadError(rel, "binary content (NUL bytes); not a text document")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(rel, f"not valid UTF-8 text (byte {exc.start})") from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _sections_from_headings(
+    lines: list[str], headings: list[tuple[int, int, str, int]]
+) -> list[Section]:
+    """Cut `lines` at headings: (line index, level, text, lines the heading occupies)."""
+    sections: list[Section] = []
+    trail: list[tuple[int, str]] = []
+    boundaries = [*headings, (len(lines), 0, "", 0)]
+    prev_end = 0
+    prev_trail: tuple[str, ...] = ()
+    for idx, level, text, span in boundaries:
+        body = lines[prev_end:idx]
+        _append_section(sections, prev_trail, body, prev_end)
+        if level:
+            while trail and trail[-1][0] >= level:
+                trail.pop()
+            trail.append((level, text))
+        prev_trail = tuple(t for _, t in trail)
+        prev_end = idx + span
+    return sections
+
+
+def _append_section(
+    sections: list[Section], trail: tuple[str, ...], body: list[str], first_index: int
+) -> None:
+    start = 0
+    while start < len(body) and not body[start].strip():
+        start += 1
+    end = len(body)
+    while end > start and not body[end - 1].strip():
+        end -= 1
+    if start >= end:
+        return
+    text = "\n".join(body[start:end])
+    sections.append(Section(trail, text, first_index + start + 1, first_index + end))
+
+
+def _front_matter(text: str, rel: str) -> tuple[dict[str, object], int]:
+    """Return (metadata, number of lines it occupies)."""
+    if not text.startswith("---\n"):
+        return {}, 0
+    end = text.find("\n---", 4)
+    if end == -1:
+        raise LoadError(rel, "front matter opened with '---' is never closed")
+    block = text[4:end]
+    try:
+        meta = yaml.safe_load(block) or {}
+    except yaml.YAMLError as exc:
+        raise LoadError(rel, f"invalid YAML front matter ({exc.__class__.__name__})") from exc
+    if not isinstance(meta, dict):
+        raise LoadError(rel, "front matter is not a mapping of keys to values")
+    return meta, block.count("\n") + 2
+
+
+def load_markdown(path_str: str, rel: str) -> LoadedDoc:
+    text = _read_text(Path(path_str), rel)
+    meta, skip = _front_matter(text, rel)
+    lines = text.split("\n")
+    headings: list[tuple[int, int, str, int]] = []
+    in_fence = False
+    for i in range(skip, len(lines)):
+        line = lines[i]
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        m = _ATX.match(line)
+        if m:
+            headings.append((i, len(m.group(1)), m.group(2).strip(), 1))
+        elif (
+            i + 1 < len(lines)
+            and line.strip()
+            and re.fullmatch(r"(=+|-+)\s*", lines[i + 1])
+            and not line.startswith(("-", "*", ">", "|"))
+        ):
+            headings.append((i, 1 if lines[i + 1][0] == "=" else 2, line.strip(), 2))
+    sections = _sections_from_headings(lines[:], [(i, lv, t, s) for i, lv, t, s in headings])
+    sections = [s for s in sections if s.line_start > skip]
+    title = str(meta.get("title") or "").strip()
+    if not title:
+        h1 = [t for _, lv, t, _ in headings if lv == 1]
+        title = h1[0] if h1 else Path(rel).stem.replace("-", " ").replace("_", " ")
+    return _finish(rel, title, sections)
+
+
+def load_rst(path_str: str, rel: str) -> LoadedDoc:
+    text = _read_text(Path(path_str), rel)
+    lines = text.split("\n")
+    styles: list[tuple[str, bool]] = []
+    headings: list[tuple[int, int, str, int]] = []
+    i = 0
+    while i < len(lines) - 1:
+        line, nxt = lines[i], lines[i + 1]
+        over = _RST_ADORNMENT.match(line)
+        # Overlined title: adornment, text, adornment.
+        if (
+            over
+            and i + 2 < len(lines)
+            and lines[i + 1].strip()
+            and lines[i + 2].strip() == line.strip()
+        ):
+            style = (line.strip()[0], True)
+            title = lines[i + 1].strip()
+            span = 3
+        elif (
+            line.strip()
+            and not line.startswith((" ", "\t", ".."))
+            and _RST_ADORNMENT.match(nxt)
+            and len(nxt.rstrip()) >= len(line.rstrip())
+        ):
+            style = (nxt.strip()[0], False)
+            title = line.strip()
+            span = 2
+        else:
+            i += 1
+            continue
+        if style not in styles:
+            styles.append(style)
+        headings.append((i, styles.index(style) + 1, title, span))
+        i += span
+    sections = _sections_from_headings(lines, headings)
+    title = headings[0][2] if headings else Path(rel).stem
+    return _finish(rel, title, sections)
+
+
+_HTML_BLOCKS = {
+    "p", "li", "pre", "td", "th", "dt", "dd", "blockquote", "div", "section", "tr", "br",
+    "table", "ul", "ol", "article", "main", "code",
+}  # fmt: skip
+_HTML_SKIP = {"script", "style", "noscript", "template", "nav", "head"}
+
+
+def load_html(path_str: str, rel: str) -> LoadedDoc:
+    from bs4 import BeautifulSoup, NavigableString, Tag
+
+    text = _read_text(Path(path_str), rel)
+    soup = BeautifulSoup(text, "html.parser")
+    root = soup.body or soup
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    sections: list[Section] = []
+    trail: list[tuple[int, str]] = []
+    buf: list[str] = []
+    span: list[int] = []
+
+    def flush() -> None:
+        body = re.sub(r"[ \t]+", " ", "".join(buf))
+        body = re.sub(r"\n\s*\n+", "\n\n", body).strip()
+        if body and span:
+            sections.append(Section(tuple(t for _, t in trail), body, min(span), max(span)))
+        buf.clear()
+        span.clear()
+
+    def walk(node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, Tag):
+                name = child.name or ""
+                if name in _HTML_SKIP:
+                    continue
+                if re.fullmatch(r"h[1-6]", name):
+                    flush()
+                    level = int(name[1])
+                    while trail and trail[-1][0] >= level:
+                        trail.pop()
+                    trail.append((level, child.get_text(" ", strip=True)))
+                    continue
+                if child.sourceline is not None:
+                    span.append(child.sourceline)
+                walk(child)
+                if name in _HTML_BLOCKS:
+                    buf.append("\n")
+            elif isinstance(child, NavigableString) and type(child) is NavigableString:
+                s = str(child)
+                if s.strip():
+                    parent = child.parent
+                    if parent is not None and parent.sourceline is not None:
+                        span.append(parent.sourceline + s[: len(s) - len(s.lstrip())].count("\n"))
+                    buf.append(s)
+
+    walk(root)
+    flush()
+    if not title:
+        h1 = root.find("h1")
+        title = h1.get_text(" ", strip=True) if h1 else Path(rel).stem
+    return _finish(rel, title, sections)
+
+
+def load_text(path_str: str, rel: str) -> LoadedDoc:
+    text = _read_text(Path(path_str), rel)
+    lines = text.split("\n")
+    sections: list[Section] = []
+    _append_section(sections, (), lines, 0)
+    first = next((ln.strip() for ln in lines if ln.strip()), Path(rel).stem)
+    return _finish(rel, first[:120], sections)
+
+
+def load_pdf(path_str: str, rel: str) -> LoadedDoc:
+    from langchain_community.document_loaders import PyPDFLoader
+
+    try:
+        pages = PyPDFLoader(path_str).load()
+    except Exception as exc:  # pypdf raises many unrelated types for broken files
+        raise LoadError(rel, f"unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
+    sections = []
+    title = ""
+    for i, page in enumerate(pages, start=1):
+        title = title or str(page.metadata.get("title") or "")
+        body = page.page_content.strip()
+        if body:
+            sections.append(Section((f"Page {i}",), body, i, i))
+    if not sections:
+        raise LoadError(rel, "PDF has no extractable text (scanned images need OCR first)")
+    return _finish(rel, title or Path(rel).stem, sections)
+
+
+def _finish(rel: str, title: str, sections: list[Section]) -> LoadedDoc:
+    if not sections:
+        raise LoadError(rel, "no text content found")
+    return LoadedDoc(rel, title, tuple(sections))
+
+
+LOADERS: dict[str, Loader] = {
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".mdx": load_markdown,
+    ".rst": load_rst,
+    ".rest": load_rst,
+    ".html": load_html,
+    ".htm": load_html,
+    ".txt": load_text,
+    ".text": load_text,
+    ".pdf": load_pdf,
+}
+
+
+def supported(path: Path) -> bool:
+    return path.suffix.lower() in LOADERS
+
+
+def load_document(path: Path, rel: str) -> LoadedDoc:
+    """Load one file; raises LoadError with a reason a user can act on."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise LoadError(rel, f"unsupported file type '{path.suffix}'")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise LoadError(rel, f"cannot read file ({exc.strerror or exc})") from exc
+    if size > MAX_FILE_BYTES:
+        raise LoadError(rel, f"file too large ({size // (1024 * 1024)} MiB > 20 MiB)")
+    return loader(str(path), rel)

@@ -1,0 +1,3 @@
+from teamkb.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""Plain-text rendering of engine results for the terminal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from engine.types import Answer, Citation, Passage
+
+
+def location(source: str, lines: tuple[int, int]) -> str:
+    start, end = lines
+    return f"{source}:{start}" if start == end else f"{source}:{start}-{end}"
+
+
+def citation_line(c: Citation) -> str:
+    head = f"{c.title} › {c.heading}" if c.heading else c.title
+    line = f"  [{c.n}] {head} — {location(c.source, c.lines)}"
+    if c.url and c.url != c.source:
+        line += f"\n      {c.url}"
+    return line
+
+
+def answer_text(answer: Answer, *, include_body: bool = True) -> str:
+    out = [answer.text] if include_body else []
+    if answer.notice:
+        out.append(f"\nNote: {answer.notice}")
+    if answer.citations:
+        label = "Closest passages" if answer.abstained else "Sources"
+        out.append(f"\n{label}:")
+        out.extend(citation_line(c) for c in answer.citations)
+    return "\n".join(out)
+
+
+def passages_text(passages: Sequence[Passage]) -> str:
+    blocks = []
+    for i, p in enumerate(passages, start=1):
+        head = f"{p.title} › {p.heading}" if p.heading else p.title
+        snippet = " ".join(p.text.split())
+        if len(snippet) > 300:
+            snippet = snippet[:297] + "…"
+        blocks.append(
+            f"{i}. {head}  ({location(p.source, p.lines)}, score {p.score:.3f})\n   {snippet}"
+        )
+    return "\n".join(blocks)
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
