@@ -55,7 +55,10 @@ class SentenceTransformerEmbedder:
                 self._model = SentenceTransformer(
                     self.model_path, device=self.device, local_files_only=True
                 )
-                self.dim = int(self._model.get_sentence_embedding_dimension())
+                get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+                    self._model.get_sentence_embedding_dimension
+                )
+                self.dim = int(get_dim())
             return self._model
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,117 @@
+"""Shared fixtures: the real embedding model, a real LanceDB index of the example
+handbook (built once per session), and engines over it."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from engine import Engine, build_engine  # noqa: E402
+from engine.settings import CollectionSettings, GeneratorSettings, Settings  # noqa: E402
+from knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDBOOK = ROOT / "examples" / "handbook"
+QUESTIONS = ROOT / "examples" / "handbook-questions.jsonl"
+URL = "https://git.example.com/platform/handbook/blob/main/{path}#L{start}-L{end}"
+
+
+def make_settings(home: Path, **changes: object) -> Settings:
+    """Settings for tests; `generator=` takes a GeneratorSettings or a backend name."""
+    gen = changes.pop("generator", "none")
+    if isinstance(gen, str):
+        gen = GeneratorSettings(backend=gen)  # type: ignore[arg-type]
+    base = Settings(
+        home=home,
+        default_collection="handbook",
+        collections={"handbook": CollectionSettings("handbook", (str(HANDBOOK),), URL)},
+        generator=gen,  # type: ignore[arg-type]
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def handbook_home(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """A data folder whose index holds the example handbook. Treat as read-only;
+    copy it (see `home_copy`) to change it."""
+    home = tmp_path_factory.mktemp("handbook-home")
+    engine = build_engine(make_settings(home), embedder=embedder, with_generator=False)
+    report = engine.sync()
+    assert report.chunks > 50 and not report.skipped
+    return home
+
+
+@pytest.fixture
+def home_copy(handbook_home: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "home"
+    shutil.copytree(handbook_home, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def search_engine(handbook_home: Path, embedder) -> Engine:
+    """Retrieval only: no model (asks degrade to sources)."""
+    settings = make_settings(handbook_home, answer_cache=False)
+    return build_engine(settings, embedder=embedder, with_generator=False)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def packaged_gguf(models_dir: Path) -> Path:
+    pytest.importorskip("llama_cpp", reason="needs teamkb[embedded]")
+    from engine.generators.llamacpp import packaged_model
+
+    return packaged_model(models_dir)
+
+
+@pytest.fixture(scope="session")
+def llm_engine(handbook_home: Path, embedder, packaged_gguf: Path) -> Iterator[Engine]:
+    """The embedded default for real: llama.cpp generating with Gemma 3 270M."""
+    settings = make_settings(
+        handbook_home,
+        answer_cache=False,
+        generator=GeneratorSettings(backend="llamacpp", model_path=str(packaged_gguf)),
+    )
+    yield build_engine(settings, embedder=embedder)
+
+
+@pytest.fixture
+def fake_ollama():
+    """A running stand-in Ollama server (see tests/fakes/ollama_server.py)."""
+    from tests.fakes.ollama_server import FakeOllama
+
+    with FakeOllama() as server:
+        yield server
+
+
+@pytest.fixture
+def ollama_engine(handbook_home: Path, embedder, fake_ollama) -> Engine:
+    """The real engine and the real `ollama` client, talking to the stand-in server:
+    fast, deterministic cited answers for front-end tests."""
+    settings = make_settings(
+        handbook_home,
+        answer_cache=False,
+        generator=GeneratorSettings(
+            backend="ollama", ollama_host=fake_ollama.url, ollama_model="gemma3:270m",
+            use_adapter=False, timeout_s=10,
+        ),
+    )  # fmt: skip
+    return build_engine(settings, embedder=embedder)
