@@ -125,7 +125,7 @@ def ground(text: str, passages: Sequence[str], *, keep: float = 0.3, add: float 
             chosen = []
         tail = ""
         if bare and bare[-1] in ".!?":
-            bare, tail = bare[:-1], bare[-1]
+            bare, tail = bare[:-1].rstrip(), bare[-1]
         marks = "".join(f"[{n}]" for n in chosen)
         out.append(f"{bare} {marks}{tail}" if marks else bare + tail)
     return " ".join(out)

@@ -168,7 +168,7 @@ class Engine:
         key = None
         if self.cache is not None and version is not None:
             key = AnswerCache.key(
-                " ".join(question.lower().split()), query, name, version,
+                " ".join(question.lower().split()), " ".join(query.lower().split()), name, version,
                 gen.model if gen else "", gen.adapter if gen else "", PROMPT_VERSION,
                 self.settings.retrieval.k, self.settings.retrieval.min_similarity,
             )  # fmt: skip

@@ -1,0 +1,222 @@
+"""Durable store of the bot's answers and the feedback on them (SQLite).
+
+File: `<home>/feedback.sqlite`. Schema (the nightly retraining and the eval read it with
+`FeedbackStore(path).records()`; nothing else should depend on the tables):
+
+    answers   one row per answer the bot posted
+      id TEXT PRIMARY KEY      random id; the buttons carry it (Slack limits their value)
+      at TEXT                  ISO 8601 UTC
+      user, channel, thread_ts TEXT  who asked, where ('' thread_ts: a slash command)
+      question, answer TEXT
+      citations TEXT           JSON list of citation dicts (n, source, title, heading,
+                               lines, url, collection, updated_at)
+      model, adapter, collection TEXT
+      shared_at TEXT           set once when "Share in channel" posted it
+      payload TEXT             the whole Answer as JSON (flags, notice), to re-render it
+
+    feedback  one row per verdict
+      id INTEGER PRIMARY KEY
+      at TEXT, answer_id TEXT → answers.id, user TEXT, channel TEXT
+      verdict TEXT             'helpful' | 'not_helpful' | 'correction'
+      correction TEXT          the suggested better answer ('' unless a correction)
+      A user's later Helpful/Not helpful on the same answer replaces their earlier one.
+
+    seen      keys of events already handled (Slack retries, message + app_mention twice)
+      key TEXT PRIMARY KEY, at TEXT
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from engine import Answer
+
+Verdict = Literal["helpful", "not_helpful", "correction"]
+VERDICTS: tuple[str, ...] = ("helpful", "not_helpful", "correction")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+  id TEXT PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, channel TEXT NOT NULL,
+  thread_ts TEXT NOT NULL DEFAULT '', question TEXT NOT NULL, answer TEXT NOT NULL,
+  citations TEXT NOT NULL, model TEXT NOT NULL, adapter TEXT NOT NULL,
+  collection TEXT NOT NULL, shared_at TEXT NOT NULL DEFAULT '', payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answers_thread ON answers (channel, thread_ts);
+CREATE TABLE IF NOT EXISTS feedback (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
+  answer_id TEXT NOT NULL REFERENCES answers(id), user TEXT NOT NULL,
+  channel TEXT NOT NULL, verdict TEXT NOT NULL, correction TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    id: int
+    at: str
+    user: str
+    channel: str
+    question: str
+    answer: str
+    citations: list[dict[str, Any]]
+    model: str
+    adapter: str
+    verdict: Verdict
+    correction: str = ""
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    id: str
+    user: str
+    channel: str
+    thread_ts: str
+    answer: Answer
+    shared_at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _citations(answer: Answer) -> list[dict[str, Any]]:
+    return [
+        {**c.to_json(), "collection": c.collection, "updated_at": c.updated_at}
+        for c in answer.citations
+    ]
+
+
+def _citations_json(answer: Answer) -> str:
+    return json.dumps(_citations(answer))
+
+
+def _payload(answer: Answer) -> dict[str, Any]:
+    return {**answer.to_json(), "citations": _citations(answer)}
+
+
+class FeedbackStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection per call keeps threads apart; the lock serialises writers in
+        # this process so that SQLite never answers "database is locked".
+        self._lock = threading.Lock()
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # -- answers -------------------------------------------------------------------
+    def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "") -> str:
+        answer_id = secrets.token_hex(8)
+        with self._lock, self._connect() as db:
+            db.execute(
+                "INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?,'',?)",
+                (answer_id, _now(), user, channel, thread_ts, answer.question, answer.text,
+                 _citations_json(answer), answer.model, answer.adapter, answer.collection,
+                 json.dumps(_payload(answer))),
+            )  # fmt: skip
+        return answer_id
+
+    def answer(self, answer_id: str) -> StoredAnswer | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, user, channel, thread_ts, question, payload, shared_at "
+                "FROM answers WHERE id = ?",
+                (answer_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return StoredAnswer(
+            id=row[0], user=row[1], channel=row[2], thread_ts=row[3],
+            answer=Answer.from_json(json.loads(row[5]), row[4]), shared_at=row[6],
+        )  # fmt: skip
+
+    def mark_shared(self, answer_id: str) -> bool:
+        """True the first time only, so that two clicks never post the answer twice."""
+        with self._lock, self._connect() as db:
+            cur = db.execute(
+                "UPDATE answers SET shared_at = ? WHERE id = ? AND shared_at = ''",
+                (_now(), answer_id),
+            )
+            return cur.rowcount == 1
+
+    def answered_thread(self, channel: str, thread_ts: str) -> bool:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT 1 FROM answers WHERE channel = ? AND thread_ts = ? LIMIT 1",
+                (channel, thread_ts),
+            ).fetchone()
+        return row is not None
+
+    # -- feedback ------------------------------------------------------------------
+    def add_feedback(
+        self, answer_id: str, *, user: str, channel: str, verdict: Verdict, correction: str = ""
+    ) -> int:
+        if verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {verdict!r}")
+        with self._lock, self._connect() as db:
+            if verdict != "correction":
+                db.execute(
+                    "DELETE FROM feedback WHERE answer_id = ? AND user = ? "
+                    "AND verdict IN ('helpful', 'not_helpful')",
+                    (answer_id, user),
+                )
+            cur = db.execute(
+                "INSERT INTO feedback (at, answer_id, user, channel, verdict, correction) "
+                "VALUES (?,?,?,?,?,?)",
+                (_now(), answer_id, user, channel, verdict, correction),
+            )
+            return int(cur.lastrowid or 0)
+
+    def records(self, verdict: Verdict | None = None) -> list[FeedbackRecord]:
+        """Every verdict joined with its answer, oldest first."""
+        sql = (
+            "SELECT f.id, f.at, f.user, f.channel, a.question, a.answer, a.citations, "
+            "a.model, a.adapter, f.verdict, f.correction "
+            "FROM feedback f JOIN answers a ON a.id = f.answer_id"
+        )
+        args: tuple[str, ...] = ()
+        if verdict is not None:
+            sql += " WHERE f.verdict = ?"
+            args = (verdict,)
+        with self._connect() as db:
+            rows = db.execute(sql + " ORDER BY f.id", args).fetchall()
+        return [
+            FeedbackRecord(
+                id=r[0], at=r[1], user=r[2], channel=r[3], question=r[4], answer=r[5],
+                citations=json.loads(r[6]), model=r[7], adapter=r[8], verdict=r[9],
+                correction=r[10],
+            )
+            for r in rows
+        ]
+
+    # -- deduplication -------------------------------------------------------------
+    def claim(self, key: str, *, keep_days: int = 2) -> bool:
+        """True if `key` was never claimed: the caller handles the event, others skip.
+
+        Stored on disk so that a retry arriving after a restart is still recognised."""
+        with self._lock, self._connect() as db:
+            cur = db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, _now()))
+            if cur.rowcount == 1 and secrets.randbelow(200) == 0:  # prune now and then
+                cutoff = (datetime.now(UTC) - timedelta(days=keep_days)).isoformat()
+                db.execute("DELETE FROM seen WHERE at < ?", (cutoff,))
+            return cur.rowcount == 1

@@ -1,0 +1,101 @@
+"""`@teamkb QUESTION` in a channel, any message in a DM, and follow-ups in a thread the
+bot answered: the answer goes in the thread, with the thread so far as history."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.blocks import answer_blocks, fallback_text
+from bot.context import BotContext, strip_mentions
+from bot.listeners.commands import too_fast
+from engine import Turn
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, ctx: BotContext) -> None:
+    @app.event("app_mention")
+    def on_mention(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        handle(ctx, event, context, client)
+
+    @app.event("message")
+    def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        # Edits, joins, bot posts (ours included) and other subtypes are not questions.
+        if event.get("subtype") or event.get("bot_id"):
+            return
+        text = event.get("text") or ""
+        bot_user = context.bot_user_id or ""
+        channel = event.get("channel", "")
+        if event.get("channel_type") == "im":
+            handle(ctx, event, context, client)
+        elif bot_user and f"<@{bot_user}" in text:
+            return  # the app_mention event for the same message answers it
+        elif event.get("thread_ts") and ctx.store.answered_thread(channel, event["thread_ts"]):
+            handle(ctx, event, context, client)  # a follow-up in our thread
+        elif ctx.settings.channel(channel).answer_without_mention:
+            handle(ctx, event, context, client)
+
+
+def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    channel, ts, user = event.get("channel", ""), event.get("ts", ""), event.get("user", "")
+    if not (channel and ts and user):
+        return
+    # One answer per message: Slack retries (X-Slack-Retry-Num) and the message +
+    # app_mention pair for a mention carry the same channel and ts.
+    if not ctx.store.claim(f"msg:{channel}:{ts}"):
+        log.info("already handled message %s in %s", ts, channel)
+        return
+    thread_ts = event.get("thread_ts") or ts
+    question = strip_mentions(event.get("text") or "")
+    bot_user = context.bot_user_id or ""
+
+    def tell(message: str) -> None:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=message)
+
+    if not question:
+        tell("Ask me a question about the docs, e.g. `@teamkb how do I roll back a deploy?`")
+        return
+    wait = ctx.limiter.allow(user)
+    if wait:
+        tell(too_fast(wait))
+        return
+
+    def job() -> None:
+        history: list[Turn] = []
+        if event.get("thread_ts") and event["thread_ts"] != ts:
+            history = thread_history(client, channel, thread_ts, ts, bot_user,
+                                     ctx.settings.history_turns)  # fmt: skip
+        answer = ctx.answer(question, channel, history)
+        answer_id = ctx.store.add_answer(answer, user=user, channel=channel, thread_ts=thread_ts)
+        client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=fallback_text(answer),
+            blocks=answer_blocks(answer, answer_id=answer_id),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    ctx.submit(job, tell)
+
+
+def thread_history(
+    client: WebClient, channel: str, thread_ts: str, before_ts: str, bot_user: str, turns: int
+) -> list[Turn]:
+    """The thread's messages before `before_ts` as engine Turns (ours → assistant)."""
+    resp = client.conversations_replies(channel=channel, ts=thread_ts, limit=100)
+    history: list[Turn] = []
+    for m in resp.get("messages") or []:
+        if m.get("ts") == before_ts or float(m.get("ts", 0)) > float(before_ts):
+            continue
+        if m.get("subtype") not in (None, "bot_message"):
+            continue
+        ours = bool(m.get("bot_id")) or (bool(bot_user) and m.get("user") == bot_user)
+        text = (m.get("text") or "") if ours else strip_mentions(m.get("text") or "")
+        if text:
+            history.append(Turn(role="assistant" if ours else "user", text=text))
+    return history[-turns:]

@@ -1,0 +1,59 @@
+"""`teamkb serve slack`: read the tokens, build the engine and the app, serve."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from slack_sdk import WebClient
+
+from bot.app import context_of, create_app
+from bot.server import SlackHTTPServer
+from bot.settings import SlackSettings
+from engine import build_engine
+from engine.errors import ConfigError
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def check_secrets(settings: SlackSettings, *, socket: bool) -> None:
+    need = {"SLACK_BOT_TOKEN": settings.bot_token}
+    if socket:
+        need["SLACK_APP_TOKEN"] = settings.app_token
+    else:
+        need["SLACK_SIGNING_SECRET"] = settings.signing_secret
+    missing = [name for name, value in need.items() if not value]
+    if missing:
+        raise ConfigError(
+            f"The Slack bot needs {' and '.join(missing)} in the environment. Copy them "
+            "from your Slack app's settings (Basic Information → Signing Secret / App-Level "
+            "Tokens; OAuth & Permissions → Bot User OAuth Token); see docs/README-slack.md."
+        )
+    if socket and not settings.app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN must be an app-level token (it starts with xapp-).")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    socket = bool(getattr(args, "socket", False))
+    slack = SlackSettings.from_settings(settings, os.environ)
+    check_secrets(slack, socket=socket)
+    engine = build_engine(settings)
+    app = create_app(engine, slack)
+    try:
+        if socket:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            web_client = WebClient(base_url=slack.api_url) if slack.api_url else None
+            log.info("connecting to Slack in Socket Mode")
+            SocketModeHandler(app, slack.app_token, web_client=web_client).start()
+        else:
+            server = SlackHTTPServer(app, host=args.host, port=args.port)
+            print(f"teamkb Slack bot: POST http://{args.host}:{server.port}/slack/events")
+            server.serve_forever()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        context_of(app).close()
+    return 0

@@ -1,0 +1,180 @@
+"""Questions made from the docs themselves (and from user feedback), for evaluation and
+for the retraining data set. Heuristic on purpose: a heading becomes the question, code
+spans and numbers in the chunk become the keywords an answer must contain."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.evaluation.answers import Question
+
+log = logging.getLogger(__name__)
+
+_CODE = re.compile(r"`([^`\n]{2,40})`")
+_NUMBER = re.compile(
+    r"(?<![\w.])(\d+(?:[.:]\d+)?(?:\s?(?:%|minutes?|hours?|days?|weeks?|"
+    r"seconds?|ms|s|GB|MB|UTC))?)(?![\w.])"
+)
+_GENERIC_HEADINGS = {"", "overview", "introduction", "notes", "see also", "summary", "faq"}
+
+# Off-topic questions an internal engineering handbook is not expected to answer; the
+# right reply to each is to abstain.
+UNANSWERABLE = (
+    "what's the wifi password for the guest network?",
+    "how many weeks of parental leave do we get?",
+    "what is the dress code for the office party?",
+    "who won the company chess tournament last year?",
+    "what is the capital of Australia?",
+    "how do I expense a new standing desk?",
+    "what time does the cafeteria close on Saturdays?",
+    "which airline do we book for client visits?",
+)
+
+
+@dataclass(frozen=True)
+class DocChunk:
+    id: str
+    source: str
+    title: str
+    heading: str
+    text: str
+    lines: tuple[int, int] = (0, 0)
+
+
+def load_chunks(settings: Any, collection: str | None = None) -> list[DocChunk]:
+    """Every chunk of a collection's published index, in source order."""
+    from knowledge.store import KnowledgeStore
+
+    name = collection or settings.default_collection
+    store = KnowledgeStore(settings.index_location)
+    table, _ = store.reader(name)
+    cols = ["id", "source", "title", "heading", "text", "line_start", "line_end"]
+    rows = KnowledgeStore.scan(table, cols).to_pylist()
+    rows.sort(key=lambda r: (r["source"], r["line_start"]))
+    return [
+        DocChunk(
+            r["id"],
+            r["source"],
+            r["title"],
+            r["heading"],
+            r["text"],
+            (r["line_start"], r["line_end"]),
+        )
+        for r in rows
+    ]
+
+
+def keywords_of(text: str, limit: int = 3) -> list[str]:
+    found: list[str] = []
+    for m in _CODE.finditer(text):
+        k = m.group(1).strip()
+        if k and k not in found:
+            found.append(k)
+    for m in _NUMBER.finditer(text):
+        k = m.group(1).strip()
+        if len(k) > 1 and k not in found:
+            found.append(k)
+    return found[:limit]
+
+
+def question_for(chunk: DocChunk) -> str | None:
+    heading = chunk.heading.split(" › ")[-1].strip().strip("#").strip()
+    if heading.lower() in _GENERIC_HEADINGS:
+        heading = ""
+    title = chunk.title.strip()
+    if not heading and not title:
+        return None
+    if heading and title and heading.lower() != title.lower():
+        return f"What do the docs say about {heading[0].lower() + heading[1:]} in {title}?"
+    subject = heading or title
+    return f"What do the docs say about {subject[0].lower() + subject[1:]}?"
+
+
+def questions_from_chunks(chunks: Sequence[DocChunk]) -> list[Question]:
+    out: list[Question] = []
+    seen: set[str] = set()
+    for c in chunks:
+        q = question_for(c)
+        kws = keywords_of(c.text)
+        if not q or not kws or q.lower() in seen:
+            continue  # an answer without checkable facts teaches and tests nothing
+        seen.add(q.lower())
+        out.append(Question(f"doc-{_short(c.id)}", q, (c.source,), tuple(kws), "answerable"))
+    return out
+
+
+def unanswerable_questions() -> list[Question]:
+    return [
+        Question(f"off-{i:02d}", q, (), (), "unanswerable")
+        for i, q in enumerate(UNANSWERABLE, start=1)
+    ]
+
+
+def feedback_records(home: Path) -> list[dict[str, Any]]:
+    """Feedback from the bot's store when that module and its file exist; else none."""
+    try:
+        from bot.feedback import FeedbackStore  # written by the bot; optional here
+    except ImportError:
+        return []
+    candidates = [home / "feedback.sqlite", home / "feedback.jsonl", home / "feedback"]
+    for path in candidates:
+        if path.exists():
+            try:
+                return [_as_dict(r) for r in FeedbackStore(path).records()]
+            except Exception as exc:  # a foreign store must not break evaluation
+                log.warning("could not read feedback from %s: %s", path, exc)
+                return []
+    return []
+
+
+def _as_dict(record: Any) -> dict[str, Any]:
+    if isinstance(record, dict):
+        return record
+    if hasattr(record, "to_json"):
+        return record.to_json()
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(record) if is_dataclass(record) else dict(vars(record))
+
+
+def questions_from_feedback(records: Sequence[dict[str, Any]]) -> list[Question]:
+    """Helpful answers become answerable questions whose gold is what they cited."""
+    out = []
+    for r in records:
+        question = r.get("question") or ""
+        helpful = r.get("helpful", r.get("rating") in ("up", "helpful", 1, True))
+        if not question or not helpful:
+            continue
+        sources = [
+            c.get("source") if isinstance(c, dict) else str(c)
+            for c in r.get("citations") or r.get("sources") or []
+        ]
+        text = r.get("correction") or r.get("answer") or ""
+        kws = keywords_of(text)
+        if sources:
+            out.append(
+                Question(
+                    f"fb-{_short(question)}", question, tuple(s for s in sources if s), tuple(kws)
+                )
+            )
+    return out
+
+
+def make_questions(
+    settings: Any, collection: str | None = None, *, limit: int = 0
+) -> list[Question]:
+    questions = questions_from_chunks(load_chunks(settings, collection))
+    if limit:
+        questions = questions[:limit]
+    questions += questions_from_feedback(feedback_records(settings.home))
+    return questions + unanswerable_questions()
+
+
+def _short(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:10]

@@ -1,0 +1,236 @@
+"""The versioned training set: cited answers, abstentions and user feedback, each as the
+exact completion prompt the engine sends (`engine.prompting.build_prompt`) and the
+answer we want back. A question's split comes from its hash, so a held-out question
+stays held out in every later version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.evaluation.answers import Question
+from engine.evaluation.questions import (
+    DocChunk,
+    feedback_records,
+    keywords_of,
+    question_for,
+    unanswerable_questions,
+)
+from engine.prompting import build_prompt
+from engine.types import Passage
+from finetune.config import FinetuneConfig
+
+log = logging.getLogger(__name__)
+
+ABSTAIN_ANSWER = "The docs do not cover this."
+Search = Callable[[str], Sequence[Passage]]
+CountTokens = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    kind: str  # "cited", "abstain", "feedback"
+    question: str
+    prompt: str
+    completion: str  # starts with a space (the prompt ends "Answer:"), ends with "\n"
+    gold: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {**d, "gold": list(self.gold), "keywords": list(self.keywords)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Example:
+        return cls(**{**d, "gold": tuple(d["gold"]), "keywords": tuple(d["keywords"])})
+
+    def as_question(self) -> Question:
+        kind = "unanswerable" if self.kind == "abstain" else "answerable"
+        return Question(self.id, self.question, self.gold, self.keywords, kind)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    version: str
+    path: Path
+    train: tuple[Example, ...]
+    heldout: tuple[Example, ...]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {"train": len(self.train), "heldout": len(self.heldout)}
+        for e in self.train:
+            out[f"train_{e.kind}"] = out.get(f"train_{e.kind}", 0) + 1
+        return out
+
+
+def chunk_passage(c: DocChunk) -> Passage:
+    return Passage(
+        id=c.id,
+        collection="",
+        source=c.source,
+        title=c.title,
+        heading=c.heading,
+        lines=c.lines,
+        text=c.text,
+        score=1.0,
+        similarity=1.0,
+    )
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"^#+\s*", "", text, flags=re.M)
+    return " ".join(text.replace("**", "").split())
+
+
+def cited_answer(c: DocChunk, n: int, keywords: Sequence[str]) -> str:
+    """'According to [n], <the sentence that holds the facts>.' like the worked example."""
+    sentences = re.split(r"(?<=[.!?])\s+", _clean(c.text))
+    pick = next((s for s in sentences if any(k in s for k in keywords)), sentences[0])
+    pick = pick.rstrip(".!?:; ")[:300]
+    if pick and pick[0].isupper() and not pick[:2].isupper():
+        pick = pick[0].lower() + pick[1:]
+    return f"According to [{n}], {pick}."
+
+
+def split_of(question: str, fraction: float) -> str:
+    h = int(hashlib.sha1(" ".join(question.lower().split()).encode()).hexdigest()[:8], 16)
+    return "heldout" if (h % 10_000) / 10_000 < fraction else "train"
+
+
+def _prompt(question: str, passages: Sequence[Passage], count: CountTokens, budget: int) -> str:
+    prompt, _ = build_prompt(question, passages, count_tokens=count, budget_tokens=budget)
+    return prompt.completion
+
+
+def build_examples(
+    chunks: Sequence[DocChunk],
+    cfg: FinetuneConfig,
+    *,
+    count_tokens: CountTokens,
+    budget_tokens: int,
+    search: Search | None = None,
+    feedback: Sequence[dict[str, Any]] = (),
+) -> list[Example]:
+    rng = random.Random(cfg.seed)
+    out: list[Example] = []
+    k = max(1, cfg.passages_per_example)
+    for c in chunks:
+        q = question_for(c)
+        kws = keywords_of(c.text)
+        if not q or not kws:
+            continue
+        others = [o for o in chunks if o.source != c.source]
+        distractors = rng.sample(others, min(k - 1, len(others)))
+        slot = rng.randrange(len(distractors) + 1)
+        passages = [chunk_passage(d) for d in distractors]
+        passages.insert(slot, chunk_passage(c))
+        prompt = _prompt(q, passages, count_tokens, budget_tokens)
+        answer = f" {cited_answer(c, slot + 1, kws)}\n"
+        out.append(
+            Example(f"cite-{c.id[:12]}", "cited", q, prompt, answer, (c.source,), tuple(kws))
+        )
+        # The same question over passages that do not hold the answer: abstain.
+        if others and rng.random() < 0.3:
+            wrong = [chunk_passage(d) for d in rng.sample(others, min(k, len(others)))]
+            prompt = _prompt(q, wrong, count_tokens, budget_tokens)
+            out.append(Example(f"miss-{c.id[:12]}", "abstain", q, prompt, f" {ABSTAIN_ANSWER}\n"))
+    for uq in unanswerable_questions():
+        found = (
+            list(search(uq.question))[:k]
+            if search
+            else [chunk_passage(d) for d in rng.sample(list(chunks), min(k, len(chunks)))]
+        )
+        prompt = _prompt(uq.question, found, count_tokens, budget_tokens)
+        out.append(Example(uq.id, "abstain", uq.question, prompt, f" {ABSTAIN_ANSWER}\n"))
+    for r in feedback:
+        ex = _feedback_example(r, k, count_tokens, budget_tokens, search)
+        if ex:
+            out.append(ex)
+    return out
+
+
+def _feedback_example(
+    r: dict[str, Any], k: int, count: CountTokens, budget: int, search: Search | None
+) -> Example | None:
+    """A helpful answer (or the user's correction) over what retrieval finds now."""
+    question = str(r.get("question") or "").strip()
+    helpful = r.get("helpful", r.get("rating") in ("up", "helpful", 1, True))
+    target = str(r.get("correction") or (r.get("answer") if helpful else "") or "").strip()
+    if not question or not target or search is None:
+        return None
+    target = " ".join(target.split())
+    passages = list(search(question))[:k]
+    if not passages:
+        return None
+    prompt = _prompt(question, passages, count, budget)
+    sources = tuple(dict.fromkeys(p.source for p in passages))
+    h = hashlib.sha1(question.encode()).hexdigest()[:12]
+    return Example(
+        f"fb-{h}", "feedback", question, prompt, f" {target}\n", sources, tuple(keywords_of(target))
+    )
+
+
+def dedupe(examples: Sequence[Example]) -> list[Example]:
+    seen: set[str] = set()
+    out = []
+    for e in examples:
+        key = hashlib.sha1(f"{e.prompt}\x00{e.completion}".encode()).hexdigest()
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def build_dataset(
+    root: Path,
+    chunks: Sequence[DocChunk],
+    cfg: FinetuneConfig,
+    *,
+    count_tokens: CountTokens,
+    budget_tokens: int,
+    search: Search | None = None,
+    home: Path | None = None,
+) -> Dataset:
+    """Write <root>/<version>/{train,heldout}.jsonl and meta.json."""
+    feedback = feedback_records(home) if home else []
+    examples = dedupe(
+        build_examples(
+            chunks,
+            cfg,
+            count_tokens=count_tokens,
+            budget_tokens=budget_tokens,
+            search=search,
+            feedback=feedback,
+        )
+    )
+    train = [e for e in examples if split_of(e.question, cfg.holdout_fraction) == "train"]
+    heldout = [e for e in examples if split_of(e.question, cfg.holdout_fraction) == "heldout"]
+    if cfg.max_examples and len(train) > cfg.max_examples:
+        train = random.Random(cfg.seed).sample(train, cfg.max_examples)
+    digest = hashlib.sha1("".join(e.id + e.completion for e in examples).encode()).hexdigest()[:8]
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{digest}"
+    path = root / version
+    path.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("train", train), ("heldout", heldout)):
+        (path / f"{name}.jsonl").write_text(
+            "".join(json.dumps(e.to_json()) + "\n" for e in rows), "utf-8"
+        )
+    ds = Dataset(version, path, tuple(train), tuple(heldout))
+    meta = {
+        "version": version,
+        "counts": ds.counts(),
+        "feedback_records": len(feedback),
+        "config": cfg.to_json(),
+    }
+    (path / "meta.json").write_text(json.dumps(meta, indent=2), "utf-8")
+    log.info("data set %s: %s", version, ds.counts())
+    return ds

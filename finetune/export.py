@@ -1,0 +1,134 @@
+"""A peft LoRA as a GGUF LoRA adapter for llama.cpp, and an Ollama Modelfile for it.
+
+Follows llama.cpp's convert_lora_to_gguf.py: general.type=adapter, adapter.type=lora,
+adapter.lora.alpha; one `<base tensor>.lora_a` / `.lora_b` pair per adapted weight.
+torch's lora_A is (r, in) and lora_B (out, r); GGUF lists dimensions in reverse, so
+written as they are they arrive as ggml's a=[in, r], b=[r, out], which is what
+llama.cpp multiplies. For the Llama architecture the base q/k rows were permuted at
+conversion (rope layout), so lora_B's rows get the same permutation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import TeamkbError
+
+log = logging.getLogger(__name__)
+
+_MODULES = {
+    "q_proj": "attn_q",
+    "k_proj": "attn_k",
+    "v_proj": "attn_v",
+    "o_proj": "attn_output",
+    "gate_proj": "ffn_gate",
+    "up_proj": "ffn_up",
+    "down_proj": "ffn_down",
+}
+_KEY = re.compile(r"layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_([AB])\.weight$")
+
+
+class ExportError(TeamkbError):
+    """The adapter could not be converted for the serving base model."""
+
+
+@dataclass(frozen=True)
+class BaseInfo:
+    arch: str
+    tensors: frozenset[str]
+    n_head: int
+    n_head_kv: int
+
+
+def _field(reader: Any, key: str) -> Any:
+    f = reader.fields.get(key)
+    if f is None:
+        return None
+    if hasattr(f, "contents"):
+        return f.contents()
+    value = f.parts[f.data[0]]
+    return bytes(value).decode() if value.dtype == np.uint8 else value[0]
+
+
+def base_info(base_gguf: Path) -> BaseInfo:
+    from gguf import GGUFReader
+
+    r = GGUFReader(str(base_gguf))
+    arch = str(_field(r, "general.architecture"))
+    heads = _field(r, f"{arch}.attention.head_count") or 0
+    kv = _field(r, f"{arch}.attention.head_count_kv") or heads
+    heads = int(heads[0] if isinstance(heads, list) else heads)
+    kv = int(kv[0] if isinstance(kv, list) else kv)
+    return BaseInfo(arch, frozenset(t.name for t in r.tensors), heads, kv)
+
+
+def lora_to_gguf(adapter_dir: Path, base_gguf: Path, out: Path) -> Path:
+    from gguf import GGUFWriter
+    from safetensors.numpy import load_file
+
+    from finetune.tiny import permute_qk
+
+    conf = json.loads((adapter_dir / "adapter_config.json").read_text())
+    weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    info = base_info(base_gguf)
+    pairs: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in weights.items():
+        m = _KEY.search(key)
+        if not m or m.group(2) not in _MODULES:
+            raise ExportError(f"Cannot map adapter tensor {key} to a llama.cpp tensor.")
+        name = f"blk.{m.group(1)}.{_MODULES[m.group(2)]}.weight"
+        pairs.setdefault(name, {})[m.group(3)] = value.astype(np.float32)
+    missing = sorted(set(pairs) - info.tensors)
+    if missing:
+        raise ExportError(
+            f"The base GGUF has no tensor(s) {', '.join(missing[:3])}: the "
+            f"adapter was trained on another model."
+        )
+    tmp = out.with_suffix(".partial")
+    w = GGUFWriter(str(tmp), info.arch)
+    w.add_string("general.type", "adapter")
+    w.add_string("adapter.type", "lora")
+    w.add_float32("adapter.lora.alpha", float(conf["lora_alpha"]))
+    for name in sorted(pairs):
+        a, b = pairs[name]["A"], pairs[name]["B"]
+        if info.arch == "llama" and ".attn_q." in name:
+            b = permute_qk(b, info.n_head)
+        elif info.arch == "llama" and ".attn_k." in name:
+            b = permute_qk(b, info.n_head_kv)
+        w.add_tensor(f"{name}.lora_a", np.ascontiguousarray(a))
+        w.add_tensor(f"{name}.lora_b", np.ascontiguousarray(b))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    tmp.replace(out)
+    return out
+
+
+def write_modelfile(path: Path, ollama_base: str, adapter_gguf: Path) -> Path:
+    path.write_text(f"FROM {ollama_base}\nADAPTER {adapter_gguf}\n", "utf-8")
+    return path
+
+
+def ollama_register(modelfile: Path, tag: str) -> tuple[bool, str]:
+    """Run `ollama create` when the binary exists; otherwise say how to."""
+    exe = shutil.which("ollama")
+    howto = f"ollama create {tag} -f {modelfile}"
+    if not exe:
+        return False, f"ollama not installed here; register the adapter with: {howto}"
+    try:
+        subprocess.run(
+            [exe, "create", tag, "-f", str(modelfile)], check=True, capture_output=True, timeout=600
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        return False, f"`{howto}` failed ({exc}); run it by hand."
+    return True, f"registered with Ollama as {tag}"

@@ -1,0 +1,1 @@
+"""teamkb's language server: cited answers from the team's docs inside the editor."""

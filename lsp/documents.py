@@ -1,0 +1,80 @@
+"""Safe reads of open documents: unknown URIs, binary or huge files and positions out of
+range give None, so no handler has to think about bad input."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from lsprotocol import types
+
+log = logging.getLogger(__name__)
+
+MAX_DOC_CHARS = 2_000_000
+MAX_LINE_CHARS = 10_000
+# Identifiers people hover in code and prose: ledger-api, ledger.max_batch_size, auth_svc.
+WORD_START = re.compile(r"[A-Za-z0-9_.\-]*$")
+WORD_END = re.compile(r"^[A-Za-z0-9_.\-]*")
+PREFIX = re.compile(r"[A-Za-z0-9_.\-]*$")
+
+
+def open_document(ls: Any, uri: str) -> Any | None:
+    """The document if the client opened it and it is text of a sane size."""
+    # Only open documents: get_text_document() would read any path from disk.
+    doc = ls.workspace.text_documents.get(uri)
+    if doc is None:
+        return None
+    source = doc.source
+    if len(source) > MAX_DOC_CHARS or "\x00" in source[:8192]:
+        return None
+    return doc
+
+
+def line_at(doc: Any, position: types.Position) -> tuple[str, int] | None:
+    """(line text, cursor column in code points), or None for a position off the text."""
+    if position.line < 0 or position.character < 0:
+        return None
+    lines = doc.lines
+    if position.line >= len(lines):
+        return None
+    line = lines[position.line].rstrip("\r\n")
+    if len(line) > MAX_LINE_CHARS:
+        return None
+    # The codec clamps a column past the end; a client sending one is out of sync.
+    if position.character > len(line.encode("utf-16-le")) // 2:
+        return None
+    try:
+        col = doc.position_from_client_units(position).character
+    except Exception:  # the codec rejects positions it cannot map
+        return None
+    if col > len(line):
+        return None
+    return line, col
+
+
+def word_at(doc: Any, position: types.Position) -> str:
+    found = line_at(doc, position)
+    if found is None:
+        return ""
+    line, col = found
+    start = WORD_START.search(line[:col])
+    end = WORD_END.search(line[col:])
+    word = (start.group(0) if start else "") + (end.group(0) if end else "")
+    return word.strip(".-")
+
+
+def prefix_at(doc: Any, position: types.Position) -> str | None:
+    found = line_at(doc, position)
+    if found is None:
+        return None
+    line, col = found
+    m = PREFIX.search(line[:col])
+    return m.group(0).lstrip(".-") if m else ""
+
+
+def text_in(doc: Any, rng: types.Range) -> str:
+    try:
+        return str(doc.text_in_client_range(rng))
+    except Exception:
+        return ""

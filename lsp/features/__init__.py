@@ -1,0 +1,1 @@
+"""LSP features; each module registers its handlers on a `TeamkbServer` via `register`."""

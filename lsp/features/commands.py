@@ -1,0 +1,153 @@
+"""Commands (`teamkb.answer`, `teamkb.sync`), the `teamkb/ask` request, and settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
+
+from engine import USER_ERRORS, Answer
+from lsp.server import ASK_METHOD, CMD_ANSWER, CMD_SYNC, AskCancelled, TeamkbServer, slug
+
+log = logging.getLogger(__name__)
+
+
+def register(server: TeamkbServer) -> None:
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: TeamkbServer, params: types.InitializedParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        await ls.pull_settings()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: TeamkbServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        pushed = params.settings.get("teamkb") if isinstance(params.settings, Mapping) else None
+        if pushed is not None:
+            await ls.apply_settings(pushed)
+        else:
+            # Most clients send null here and expect the server to pull.
+            await ls.pull_settings()
+
+    @server.command(CMD_ANSWER)
+    async def answer_command(ls: TeamkbServer, *args: Any) -> dict[str, Any]:
+        arg = args[0] if args else None
+        question = arg.get("question") if isinstance(arg, Mapping) else arg
+        if not isinstance(question, str) or not question.strip():
+            raise JsonRpcInvalidParams("teamkb.answer needs a question: [{\"question\": \"...\"}]")
+        answer = await _ask(ls, question, None)
+        path = await ls.off_loop(write_answer_file, ls, answer)
+        uri = path.resolve().as_uri()
+        caps = ls.client_capabilities.window
+        if caps is not None and caps.show_document is not None and caps.show_document.support:
+            try:
+                await asyncio.wait_for(ls.window_show_document_async(
+                    types.ShowDocumentParams(uri=uri, take_focus=True)), 5)  # fmt: skip
+            except Exception as exc:  # the answer is still returned
+                log.warning("window/showDocument failed: %s", exc)
+        return {**answer.to_json(), "uri": uri}
+
+    @server.feature(ASK_METHOD)
+    async def ask_request(ls: TeamkbServer, params: Any) -> dict[str, Any]:
+        question = _field(params, "question")
+        collection = _field(params, "collection")
+        if not isinstance(question, str):
+            raise JsonRpcInvalidParams(
+                'teamkb/ask needs {"question": string, "collection"?: string}'
+            )
+        if collection is not None and not isinstance(collection, str):
+            raise JsonRpcInvalidParams("teamkb/ask: collection must be a string")
+        answer = await _ask(ls, question, collection)
+        return answer.to_json()
+
+    @server.command(CMD_SYNC)
+    async def sync_command(ls: TeamkbServer, *args: Any) -> dict[str, Any]:
+        engine = await ls.engine()
+        folders = [_resolve(ls, f) for f in ls.config.docs_folders]
+        if not folders:
+            raise JsonRpcInvalidParams("No docs folders: set teamkb.docsFolders or "
+                                       "[collections.<name>] paths in teamkb.toml.")  # fmt: skip
+        token = str(uuid.uuid4())
+        progress = ls.work_done_progress
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(progress.create_async(token), 5)
+            progress.begin(token, types.WorkDoneProgressBegin(
+                title="teamkb: indexing docs", percentage=0, cancellable=False))  # fmt: skip
+        except Exception as exc:
+            log.info("no progress reporting: %s", exc)
+            token = ""
+
+        def report(done: int, total: int) -> None:
+            if token:
+                pct = int(100 * done / total) if total else 100
+                value = types.WorkDoneProgressReport(
+                    message=f"{done}/{total} files", percentage=pct
+                )
+                loop.call_soon_threadsafe(progress.report, token, value)
+
+        def work() -> Any:
+            result = engine.sync(folders, collection=ls.config.collection, progress=report)
+            ls._refresh_vocabulary(engine)
+            return result
+
+        try:
+            result = await ls.off_loop(work)
+        except USER_ERRORS as exc:
+            raise JsonRpcInvalidParams(str(exc)) from exc
+        finally:
+            if token:
+                progress.end(token, types.WorkDoneProgressEnd(message="done"))
+        return {
+            "collection": ls.config.collection,
+            "added": result.added, "updated": result.updated, "removed": result.removed,
+            "unchanged": result.unchanged, "skipped": [str(s) for s in result.skipped],
+            "chunks": result.chunks, "vocabulary": len(ls.vocabulary),
+        }  # fmt: skip
+
+
+async def _ask(ls: TeamkbServer, question: str, collection: str | None) -> Answer:
+    try:
+        return await ls.ask(question, collection)
+    except USER_ERRORS as exc:
+        # Clear, actionable message instead of an internal error.
+        raise JsonRpcInvalidParams(str(exc)) from exc
+    except AskCancelled as exc:
+        raise JsonRpcRequestCancelled("cancelled") from exc
+
+
+def _field(params: Any, name: str) -> Any:
+    if isinstance(params, Mapping):
+        return params.get(name)
+    return getattr(params, name, None)
+
+
+def _resolve(ls: TeamkbServer, folder: str) -> Path:
+    p = Path(folder).expanduser()
+    if p.is_absolute():
+        return p
+    root = ls.workspace.root_path
+    return Path(root) / p if root else p.resolve()
+
+
+def write_answer_file(ls: TeamkbServer, answer: Answer) -> Path:
+    folder = ls.answers_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{slug(answer.question)}.md"
+    lines = [f"# {answer.question}", "", answer.text, ""]
+    if answer.notice:
+        lines += [f"> {answer.notice}", ""]
+    if answer.citations:
+        lines += ["## Sources", ""]
+        for c in answer.citations:
+            link = ls.citation_link(c.source, c.lines, c.url, c.collection)
+            label = f"{c.title} › {c.heading}" if c.heading else (c.title or c.source)
+            lines.append(f"{c.n}. [{label}]({link}) — `{c.source}:{c.lines[0]}-{c.lines[1]}`")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,109 @@
+"""Hover: a definition-style summary of the term under the cursor, with citations.
+
+Answers from the vocabulary, then from retrieval, then from answers already generated;
+it never generates, so it stays fast. Nothing relevant enough: null, not noise."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from lsprotocol import types
+
+from engine import Passage
+from lsp.documents import line_at, open_document, word_at
+from lsp.features.code_lens import question_in
+from lsp.server import TeamkbServer
+from lsp.vocabulary import Entry, normalize, summarize
+
+log = logging.getLogger(__name__)
+
+MIN_TERM_CHARS = 3
+MAX_TERM_CHARS = 200
+
+
+def register(server: TeamkbServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: TeamkbServer, params: types.HoverParams) -> types.Hover | None:
+        try:
+            return await hover_at(ls, params.text_document.uri, params.position)
+        except Exception:
+            # A failing hover must not surface as an error popup while typing.
+            log.exception("hover failed")
+            return None
+
+
+async def hover_at(ls: TeamkbServer, uri: str, position: types.Position) -> types.Hover | None:
+    doc = open_document(ls, uri)
+    if doc is None:
+        return None
+    found = line_at(doc, position)
+    if found is None:
+        return None
+    question = question_in(found[0])
+    if question:
+        answer = ls.cached_answer(question)
+        if answer is None:
+            return None
+        return _markdown(f"**teamkb answer**\n\n{answer.text}", [
+            (c.title or c.source, ls.citation_link(c.source, c.lines, c.url, c.collection))
+            for c in answer.citations[: ls.config.max_sources]])  # fmt: skip
+    return await hover_for(ls, word_at(doc, position))
+
+
+async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
+    term = term.strip()
+    if not (MIN_TERM_CHARS <= len(term) <= MAX_TERM_CHARS):
+        return None
+    entry = ls.vocabulary.lookup(term)
+    if entry is not None and entry.kind != "code":
+        return _from_entry(ls, entry)
+    engine = await ls.engine()
+    passages: list[Passage] = await ls.off_loop(
+        lambda: engine.search(term, collection=ls.config.collection, k=ls.config.max_sources))
+    bar = engine.settings.retrieval.min_similarity
+    needle = normalize(term)
+    # Relevant means similar enough *and* naming the term: similarity alone lets common
+    # words ("retry") pull in loosely related passages.
+    relevant = [p for p in passages if p.similarity >= bar
+                and needle in normalize(f"{p.heading} {p.text}")]  # fmt: skip
+    if not relevant:
+        return _from_entry(ls, entry) if entry is not None else None
+    best = relevant[0]
+    summary = entry.summary if entry is not None else _summary_for(best, term)
+    links = [(_label(p.title, p.heading, p.source), ls.citation_link(p.source, p.lines, p.url,
+                                                                  p.collection))
+             for p in relevant[: ls.config.max_sources]]  # fmt: skip
+    return _markdown(f"**{term}**: {summary}", links)
+
+
+def _from_entry(ls: TeamkbServer, e: Entry) -> types.Hover:
+    engine = ls.engine_ready()
+    link = e.source
+    if engine is not None:
+        link = ls.citation_link(
+            e.source, e.lines,
+            engine.citation_url(ls.config.collection, e.source, e.lines[0], e.lines[1]),
+            ls.config.collection,
+        )  # fmt: skip
+    kind = {"term": "glossary", "service": "service", "runbook": "runbook"}.get(e.kind, "docs")
+    return _markdown(f"**{e.label}** ({kind}): {e.summary}",
+                     [(_label("", e.heading, e.source), link)])
+
+
+def _summary_for(p: Passage, term: str) -> str:
+    flat = " ".join(p.text.split())
+    for sentence in re.split(r"(?<=[.!?])\s+", flat):
+        if normalize(term) in normalize(sentence):
+            return summarize(sentence)
+    return summarize(p.text)
+
+
+def _label(title: str, heading: str, source: str) -> str:
+    return heading.split(" › ")[-1] if heading else (title or source)
+
+
+def _markdown(body: str, links: list[tuple[str, str]]) -> types.Hover:
+    cites = "\n".join(f"{i}. [{label}]({link})" for i, (label, link) in enumerate(links, 1))
+    value = f"{body}\n\n---\n{cites}" if cites else body
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=value))

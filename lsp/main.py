@@ -1,0 +1,81 @@
+"""`teamkb serve lsp`: build the server and run it over stdio (or TCP for debugging)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from lsprotocol import types
+
+from engine.errors import ConfigError
+from engine.settings import Settings
+from lsp.server import EngineFactory, TeamkbServer
+
+log = logging.getLogger(__name__)
+
+LEVELS = {
+    logging.ERROR: types.MessageType.Error,
+    logging.WARNING: types.MessageType.Warning,
+    logging.INFO: types.MessageType.Info,
+}
+
+
+class ClientLogHandler(logging.Handler):
+    """Mirrors our log records to the client's log (`window/logMessage`).
+
+    Records come from worker threads too, so they are handed to the event loop."""
+
+    def __init__(self, server: TeamkbServer) -> None:
+        super().__init__(logging.INFO)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        loop = self.server.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            params = types.LogMessageParams(
+                type=LEVELS.get(record.levelno, types.MessageType.Log), message=self.format(record)
+            )
+            loop.call_soon_threadsafe(self.server.window_log_message, params)
+        except Exception:  # logging must never take the server down
+            pass
+
+
+def create_server(settings: Settings, engine_factory: EngineFactory | None = None) -> TeamkbServer:
+    from lsp.features import code_lens, commands, completion, hover
+
+    server = TeamkbServer(settings, engine_factory)
+    for feature in (hover, completion, code_lens, commands):
+        feature.register(server)
+    return server
+
+
+def setup_logging(server: TeamkbServer) -> None:
+    # stdout carries the protocol: anything printed there corrupts the stream.
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                            format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    handler = ClientLogHandler(server)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    for name in ("lsp", "engine", "knowledge"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    server = create_server(settings)
+    setup_logging(server)
+    tcp = getattr(args, "tcp", None)
+    if tcp:
+        host, _, port = str(tcp).rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"--tcp wants HOST:PORT, got {tcp!r}")
+        log.info("teamkb language server on tcp %s:%s", host, port)
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io()
+    return 0

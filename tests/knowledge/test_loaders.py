@@ -1,0 +1,132 @@
+from pathlib import Path
+
+import pytest
+
+from knowledge.chunking import chunk_document
+from knowledge.errors import LoadError
+from knowledge.loaders import load_document
+from tests.conftest import HANDBOOK
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    p = tmp_path / name
+    if isinstance(content, bytes):
+        p.write_bytes(content)
+    else:
+        p.write_text(content)
+    return p
+
+
+def test_markdown_front_matter_title_headings_and_line_spans(tmp_path):
+    text = (
+        "---\ntitle: Deploy guide\nowner: platform\n---\n"
+        "# Deploying\n\nIntro line.\n\n## Canary\n\nCanary runs 15 minutes.\n"
+        "```bash\n# not a heading\nshipit deploy x\n```\n\n## Rollback\nUse shipit rollback.\n"
+    )
+    doc = load_document(write(tmp_path, "deploy.md", text), "deploy.md")
+    assert doc.title == "Deploy guide"
+    heads = [s.heading for s in doc.sections]
+    assert heads == [("Deploying",), ("Deploying", "Canary"), ("Deploying", "Rollback")]
+    canary = doc.sections[1]
+    lines = text.split("\n")
+    # The span points at the real lines of the file, fenced code (with its '#') included.
+    assert lines[canary.line_start - 1] == "Canary runs 15 minutes."
+    assert lines[canary.line_end - 1] == "```"
+    rollback = doc.sections[2]
+    assert lines[rollback.line_start - 1] == "Use shipit rollback."
+
+
+def test_rst_headings_by_adornment(tmp_path):
+    text = "Release train\n=============\n\nTrains leave weekly.\n\nCut-off\n-------\n\nTuesday 12:00.\n"
+    doc = load_document(write(tmp_path, "train.rst", text), "train.rst")
+    assert doc.title == "Release train"
+    assert doc.sections[-1].heading == ("Release train", "Cut-off")
+    assert text.split("\n")[doc.sections[-1].line_start - 1] == "Tuesday 12:00."
+
+
+def test_html_title_headings_and_source_lines(tmp_path):
+    html = (
+        "<html><head><title>Catalog</title><style>p{}</style></head>\n<body>\n"
+        "<h1>Services</h1>\n<p>All services.</p>\n<h2>ledger-api</h2>\n"
+        "<p>Port 8081, owned by payments.</p>\n<script>var x=1;</script></body></html>\n"
+    )
+    doc = load_document(write(tmp_path, "c.html", html), "c.html")
+    assert doc.title == "Catalog"
+    last = doc.sections[-1]
+    assert last.heading == ("Services", "ledger-api")
+    assert "Port 8081" in last.text and "var x" not in last.text
+    assert last.line_start == 6
+
+
+def test_plain_text_and_pdf(tmp_path):
+    doc = load_document(write(tmp_path, "notes.txt", "Notes\n\nSome text."), "notes.txt")
+    assert doc.title == "Notes" and doc.sections[0].line_end == 3
+    pdf = _tiny_pdf("Escalate after 15 minutes")
+    pdoc = load_document(write(tmp_path, "p.pdf", pdf), "p.pdf")
+    assert "Escalate after 15 minutes" in pdoc.sections[0].text
+    assert (pdoc.sections[0].line_start, pdoc.sections[0].line_end) == (1, 1)  # page 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.md", "", "empty file"),
+        ("bin.md", b"\x00\x01\x02binary", "binary content"),
+        ("latin.md", "caf\xe9".encode("latin-1"), "not valid UTF-8"),
+        ("bad.md", "---\ntitle: [unclosed\n---\nbody\n", "invalid YAML front matter"),
+        ("broken.pdf", b"%PDF-1.4 this is not a pdf", "PDF"),
+    ],
+)
+def test_bad_files_raise_load_error_with_reason(tmp_path, name, content, reason):
+    with pytest.raises(LoadError) as err:
+        load_document(write(tmp_path, name, content), name)
+    assert reason in err.value.reason and name in str(err.value)
+
+
+def test_long_sections_split_keep_line_spans_and_stable_ids(tmp_path):
+    para = "\n".join(f"Step {i}: run the check number {i} and record it." for i in range(80))
+    text = f"# Runbook\n\n## Steps\n\n{para}\n"
+    path = write(tmp_path, "r.md", text)
+    doc = load_document(path, "r.md")
+    chunks = list(chunk_document(doc, collection="c", file_hash="h", updated_at="t"))
+    assert len(chunks) > 2
+    lines = text.split("\n")
+    for c in chunks:
+        assert len(c.text) <= 900
+        assert c.heading == "Steps"  # the H1 is the title, not repeated in the trail
+        first = c.text.split("\n")[0]
+        assert lines[c.line_start - 1] == first
+    again = list(chunk_document(doc, collection="c", file_hash="h2", updated_at="t"))
+    assert [c.id for c in chunks] == [c.id for c in again]
+    assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_every_handbook_file_loads():
+    files = [p for p in HANDBOOK.rglob("*") if p.is_file()]
+    assert len(files) >= 20
+    for p in files:
+        doc = load_document(p, p.relative_to(HANDBOOK).as_posix())
+        assert doc.title and doc.sections
+
+
+def _tiny_pdf(text: str) -> bytes:
+    """A valid one-page PDF with `text`, built by hand (offsets computed)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out

@@ -1,0 +1,150 @@
+"""Sync against a real LanceDB in a temporary folder, with the real embedding model."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from knowledge.errors import IndexNotFound, KnowledgeError
+from knowledge.store import KnowledgeStore
+from knowledge.sync import sync_collection
+
+
+class CountingEmbedder:
+    """The real model, counting how many texts it embeds."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.dim = inner.dim
+        self.name = inner.name
+        self.embedded = 0
+
+    def embed_documents(self, texts):
+        self.embedded += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    d = tmp_path / "docs"
+    (d / "runbooks").mkdir(parents=True)
+    (d / "deploy.md").write_text("# Deploy\n\n## Canary\nCanary runs 15 minutes.\n\n## Rollback\nUse shipit rollback.\n")
+    (d / "runbooks" / "disk.md").write_text("# Disk full\n\nDelete old logs in /var/log/app.\n")
+    (d / "notes.txt").write_text("Team lunch is on Fridays.\n")
+    (d / ".hidden").mkdir()
+    (d / ".hidden" / "secret.md").write_text("# Secret\nnot indexed\n")
+    (d / "image.png").write_bytes(b"\x89PNG")
+    return d
+
+
+def test_first_run_then_incremental_runs(tmp_path, docs, embedder):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    emb = CountingEmbedder(embedder)
+    r1 = sync_collection(store, emb, "team", [docs])
+    assert (r1.files, r1.added, r1.updated, r1.removed, r1.skipped) == (3, 4, 0, 0, ())
+    assert emb.embedded == 4 and r1.version is not None
+
+    r2 = sync_collection(store, emb, "team", [docs])
+    assert (r2.added, r2.updated, r2.removed, r2.unchanged) == (0, 0, 0, 4)
+    assert emb.embedded == 4  # nothing re-embedded
+    assert r2.version == r1.version  # nothing written
+
+    # Edit one chunk, insert lines above another (span moves, text does not), drop a file.
+    (docs / "deploy.md").write_text(
+        "# Deploy\n\nNew intro.\n\n## Canary\nCanary runs 20 minutes.\n\n## Rollback\nUse shipit rollback.\n"
+    )
+    (docs / "notes.txt").unlink()
+    r3 = sync_collection(store, emb, "team", [docs])
+    assert (r3.added, r3.updated, r3.removed) == (1, 1, 1)  # intro added, canary edited, notes gone
+    assert emb.embedded == 6  # only the new and the edited chunk
+    hits = store.search("team", text="rollback", vector=embedder.embed_query("rollback"), k=1)
+    assert hits[0].heading == "Rollback" and (hits[0].line_start, hits[0].line_end) == (9, 9)
+
+
+def test_renamed_file_reuses_vectors(tmp_path, docs, embedder):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    emb = CountingEmbedder(embedder)
+    sync_collection(store, emb, "team", [docs])
+    before = emb.embedded
+    (docs / "runbooks" / "disk.md").rename(docs / "runbooks" / "disk-full.md")
+    r = sync_collection(store, emb, "team", [docs])
+    assert (r.added, r.removed) == (1, 1)
+    assert emb.embedded == before  # same text elsewhere: vector reused, not recomputed
+
+
+def test_bad_files_reported_skipped_and_run_goes_on(tmp_path, docs, embedder):
+    (docs / "empty.md").write_text("")
+    (docs / "binary.md").write_bytes(b"\x00\x00\x00")
+    (docs / "bad.md").write_text("---\ntitle: [oops\n---\n# x\n")
+    store = KnowledgeStore(str(tmp_path / "index"))
+    r = sync_collection(store, embedder, "team", [docs])
+    assert sorted(s.path for s in r.skipped) == ["bad.md", "binary.md", "empty.md"]
+    assert {s.reason for s in r.skipped} >= {"empty file"}
+    assert r.added == 4  # the good files are all there
+
+
+def test_file_that_turns_bad_keeps_its_last_good_chunks(tmp_path, docs, embedder):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    sync_collection(store, embedder, "team", [docs])
+    (docs / "runbooks" / "disk.md").write_bytes(b"\x00broken")
+    r = sync_collection(store, embedder, "team", [docs])
+    assert [s.path for s in r.skipped] == ["runbooks/disk.md"] and r.removed == 0
+    hits = store.search("team", text="logs", vector=embedder.embed_query("delete old logs"), k=1)
+    assert hits[0].source == "runbooks/disk.md"
+
+
+def test_crash_mid_run_leaves_published_index_searchable(tmp_path, docs, embedder):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    first = sync_collection(store, embedder, "team", [docs])
+    for i in range(30):
+        (docs / f"extra{i}.md").write_text(f"# Extra {i}\n\nExtra page number {i} about canaries.\n")
+    (docs / "deploy.md").write_text("# Deploy\n\n## Canary\nCanary now runs 99 minutes.\n")
+
+    class Crash(Exception):
+        pass
+
+    calls = {"n": 0}
+
+    class CrashingEmbedder(CountingEmbedder):
+        def embed_documents(self, texts):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise Crash("power cut")
+            return super().embed_documents(texts)
+
+    with pytest.raises(Crash):
+        sync_collection(store, CrashingEmbedder(embedder), "team", [docs], batch_size=8)
+    reader = KnowledgeStore(str(tmp_path / "index"))
+    assert reader.published_version("team") == first.version
+    hits = reader.search("team", text="canary", vector=embedder.embed_query("canary"), k=10)
+    assert {h.source for h in hits} == {"deploy.md", "runbooks/disk.md", "notes.txt"}
+    assert any("15 minutes" in h.text for h in hits)
+
+    # The next run resumes and publishes everything.
+    r = sync_collection(store, embedder, "team", [docs])
+    assert r.chunks == 3 + 30 and r.version != first.version
+    hits = store.search("team", text="canary", vector=embedder.embed_query("canary"), k=40)
+    assert not any("15 minutes" in h.text for h in hits)
+
+
+def test_missing_index_and_missing_path(tmp_path, embedder):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    with pytest.raises(IndexNotFound, match="teamkb index PATH --collection nope"):
+        store.search("nope", text="x", vector=embedder.embed_query("x"))
+    with pytest.raises(KnowledgeError, match="Path not found"):
+        sync_collection(store, embedder, "team", [tmp_path / "missing"])
+
+
+def test_collections_are_separate_tables(tmp_path, docs, embedder):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(docs / "notes.txt", other / "lunch.txt")
+    sync_collection(store, embedder, "team", [docs])
+    sync_collection(store, embedder, "private", [other])
+    assert store.collections() == ["private", "team"]
+    hits = store.search("private", text="lunch", vector=embedder.embed_query("lunch"), k=10)
+    assert {h.source for h in hits} == {"lunch.txt"}

@@ -1,0 +1,88 @@
+"""The `teamkb` command as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from teamkb.cli import main
+from tests.conftest import HANDBOOK, ROOT
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch) -> Path:
+    (tmp_path / "teamkb.toml").write_text(
+        f'home = "data"\n[collections.handbook]\npaths = ["{HANDBOOK}"]\n'
+        '[generator]\nbackend = "none"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("TEAMKB_")]:
+        monkeypatch.delenv(key)
+    return tmp_path
+
+
+def test_index_search_json_and_reindex(workdir, capsys):
+    assert main(["index"]) == 0
+    out = capsys.readouterr().out
+    assert "Indexed 25 files into 'handbook'" in out and "0 skipped" in out
+    assert main(["search", "how do I roll back", "-k", "3", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 3
+    assert set(hits[0]) >= {"id", "source", "title", "heading", "lines", "score", "text"}
+    assert hits[0]["source"] == "deploys/rollback.md"
+    assert main(["index", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["added"] == report["updated"] == report["removed"] == 0
+    assert report["unchanged"] == report["chunks"]
+
+
+def test_skipped_files_are_listed_and_strict_exits_3(workdir, capsys, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ok.md").write_text("# OK\nfine\n")
+    (docs / "bad.md").write_bytes(b"\x00\x01")
+    assert main(["index", str(docs), "--collection", "mixed"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped bad.md: binary content" in err
+    assert main(["index", str(docs), "--collection", "mixed", "--strict"]) == 3
+
+
+def test_search_before_index_says_how_to_build_one(workdir, capsys):
+    assert main(["search", "anything"]) == 1
+    assert "teamkb index PATH --collection handbook" in capsys.readouterr().err
+
+
+def test_ask_without_model_degrades_to_cited_sources(workdir, capsys):
+    assert main(["index"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "how do I roll back a deploy?", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["degraded"] and answer["citations"]
+    assert answer["citations"][0]["source"] == "deploys/rollback.md"
+    assert set(answer) >= {"answer", "citations", "abstained", "model", "adapter", "timings"}
+
+
+def test_env_overrides_config(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("TEAMKB_RETRIEVAL_K", "2")
+    assert main(["index"]) == 0
+    capsys.readouterr()
+    assert main(["search", "canary", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    monkeypatch.setenv("TEAMKB_RETRIEVAL_K", "two")
+    assert main(["search", "canary"]) == 1
+    assert "TEAMKB_RETRIEVAL_K='two' is not a valid int" in capsys.readouterr().err
+
+
+def test_exit_codes_in_a_real_process(workdir):
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "teamkb", *a], capture_output=True, text=True, cwd=workdir,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    usage = run("search")
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+    bad = run("--config", "nope.toml", "search", "x")
+    assert bad.returncode == 1 and "Config file not found" in bad.stderr
+    assert "Traceback" not in bad.stderr
