@@ -76,7 +76,7 @@ class SlackHTTPServer:
     def serve_forever(self) -> None:
         log.info("serving Slack events on port %d", self.port)
         try:
-            self.httpd.serve_forever(poll_interval=0.2)
+            self.httpd.serve_forever(poll_interval=0.1)
         finally:
             self.httpd.server_close()
 

@@ -68,10 +68,80 @@ def cited_sources(text: str, sources: Sequence[str]) -> list[str]:
 # -- grounding ---------------------------------------------------------------------------
 _WORD = re.compile(r"`[^`]+`|[A-Za-z0-9][A-Za-z0-9_.:/#%-]*[A-Za-z0-9%]|[0-9]")
 _STOP = frozenset(
-    "the a an and or of to in on for is are was were be been it its this that with as at by "
-    "from use used using you your we our they their can will should must do does how what "
-    "when where which who why according answer docs not no yes if then than so into about "
-    "any all each there here also may more most some such only just".split()
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "with",
+        "as",
+        "at",
+        "by",
+        "from",
+        "use",
+        "used",
+        "using",
+        "you",
+        "your",
+        "we",
+        "our",
+        "they",
+        "their",
+        "can",
+        "will",
+        "should",
+        "must",
+        "do",
+        "does",
+        "how",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "according",
+        "answer",
+        "docs",
+        "not",
+        "no",
+        "yes",
+        "if",
+        "then",
+        "than",
+        "so",
+        "into",
+        "about",
+        "any",
+        "all",
+        "each",
+        "there",
+        "here",
+        "also",
+        "may",
+        "more",
+        "most",
+        "some",
+        "such",
+        "only",
+        "just",
+    ]
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\[])")
 
@@ -108,12 +178,14 @@ def ground(text: str, passages: Sequence[str], *, keep: float = 0.3, add: float 
         found = markers(sentence)
         cited = [n for n in found if 1 <= n <= len(passages)]
         if len(cited) < len(found):
-            log.warning("removed citation markers pointing at no passage: %s",
-                        [n for n in found if n not in cited])
+            log.warning(
+                "removed citation markers pointing at no passage: %s",
+                [n for n in found if n not in cited],
+            )
         scores = [support(sentence, p) for p in passages]
         best = max(range(len(passages)), key=lambda i: scores[i]) if passages else -1
         valid = [n for n in cited if scores[n - 1] >= keep]
-        bare = re.sub(r"^\s*according to\s*,?\s*", "", _MARKER.sub("", sentence), flags=re.I)
+        bare = re.sub(r"^\s*according to\s*[,:]?\s*", "", _MARKER.sub("", sentence), flags=re.I)
         bare = bare.strip()
         if bare and bare[0].islower():
             bare = bare[0].upper() + bare[1:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 ABSTAIN_TEXT = "The docs don't cover this. The closest passages are listed below."
 DEGRADED_TEXT = "The model is unavailable, so here are the most relevant passages."
 UNSUPPORTED_NOTICE = "This answer cites no passage: check it against the sources."
+_DECLINED = re.compile(r"^\W*(the )?docs (do not|don't) cover (this|that)\b", re.I)
 
 
 class Engine:
@@ -206,7 +208,8 @@ class Engine:
             prompt, used = build_prompt(
                 question,
                 passages[: self.settings.retrieval.prompt_passages],
-                count_tokens=gen.count_tokens, budget_tokens=budget
+                count_tokens=gen.count_tokens,
+                budget_tokens=budget,
             )
             timings["prompt"] = time.perf_counter() - t2
             t3 = time.perf_counter()
@@ -230,11 +233,26 @@ class Engine:
         checked = check_citations(grounded, len(used))
         citations = tuple(self._citation(new, used[old - 1]) for new, old in
                           enumerate(checked.used, start=1))  # fmt: skip
-        text = checked.text or ABSTAIN_TEXT
+        if not checked.text or _DECLINED.search(checked.text):
+            # The model itself found no answer in the passages: that is an abstention.
+            answer = Answer(
+                question=question,
+                text=ABSTAIN_TEXT,
+                citations=tuple(self._citation(i, p) for i, p in enumerate(used, 1)),
+                abstained=True,
+                notice="The model found no answer in the closest passages.",
+                model=gen.model,
+                adapter=gen.adapter,
+                collection=name,
+                timings={**timings, "total": time.perf_counter() - t0},
+            )
+            self._store(key, answer)
+            yield StreamEvent(answer=answer)
+            return
         unsupported = not citations
         answer = Answer(
             question=question,
-            text=text,
+            text=checked.text,
             citations=citations,
             unsupported=unsupported,
             notice=UNSUPPORTED_NOTICE if unsupported else "",

@@ -68,8 +68,7 @@ def build_prompt(
     Returns the prompt and the passages it really holds (their order gives the numbers)."""
     q = " ".join(question.split())
     fixed = (
-        f"{SYSTEM}\n\nExample:\n{_EXAMPLE}\nNow the real task.\nExcerpts:\n\n"
-        f"Question: {q}\nAnswer:"
+        f"{SYSTEM}\n\nExample:\n{_EXAMPLE}\nNow the real task.\nExcerpts:\n\nQuestion: {q}\nAnswer:"
     )
     remaining = budget_tokens - count_tokens(fixed)
     kept: list[Passage] = []

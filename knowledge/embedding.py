@@ -50,6 +50,9 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # a per-load bar is noise in a CLI
 
                 log.info("loading embedding model from %s", self.model_path)
                 self._model = SentenceTransformer(

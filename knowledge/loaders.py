@@ -278,13 +278,25 @@ LOADERS: dict[str, Loader] = {
 }
 
 
+# Sphinx publishes its sources as `name.rst.txt` (e.g. Debian's python3.11-doc).
+COMPOUND = {".rst.txt": load_rst, ".md.txt": load_markdown}
+
+
+def _loader_for(path: Path) -> Loader | None:
+    name = path.name.lower()
+    for suffix, loader in COMPOUND.items():
+        if name.endswith(suffix):
+            return loader
+    return LOADERS.get(path.suffix.lower())
+
+
 def supported(path: Path) -> bool:
-    return path.suffix.lower() in LOADERS
+    return _loader_for(path) is not None
 
 
 def load_document(path: Path, rel: str) -> LoadedDoc:
     """Load one file; raises LoadError with a reason a user can act on."""
-    loader = LOADERS.get(path.suffix.lower())
+    loader = _loader_for(path)
     if loader is None:
         raise LoadError(rel, f"unsupported file type '{path.suffix}'")
     try:

@@ -133,7 +133,8 @@ def load_settings(
     return Settings(
         home=home,
         index_uri=rel(index_uri) if index_uri else "",
-        default_collection=env.get("TEAMKB_COLLECTION") or data.get("default_collection")
+        default_collection=env.get("TEAMKB_COLLECTION")
+        or data.get("default_collection")
         or "handbook",
         collections=collections,
         retrieval=retrieval,

@@ -78,7 +78,10 @@ def test_env_overrides_config(workdir, capsys, monkeypatch):
 
 def test_exit_codes_in_a_real_process(workdir):
     run = lambda *a: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "teamkb", *a], capture_output=True, text=True, cwd=workdir,
+        [sys.executable, "-m", "teamkb", *a],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     usage = run("search")

@@ -4,6 +4,7 @@ answer) and the suggestion modal. All acknowledge first."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -75,7 +76,7 @@ def register(app: App, ctx: BotContext) -> None:
             return
         respond(delete_original=True)
 
-    def vote(verdict: Verdict):  # type: ignore[no-untyped-def]
+    def vote(verdict: Verdict) -> Callable[..., None]:
         def on_vote(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
             ack()
             stored = ctx.store.answer(_value(body))

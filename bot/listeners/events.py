@@ -36,8 +36,8 @@ def register(app: App, ctx: BotContext) -> None:
             return  # the app_mention event for the same message answers it
         elif event.get("thread_ts") and ctx.store.answered_thread(channel, event["thread_ts"]):
             handle(ctx, event, context, client)  # a follow-up in our thread
-        elif ctx.settings.channel(channel).answer_without_mention:
-            handle(ctx, event, context, client)
+        elif ctx.settings.channel(channel).answer_without_mention and not event.get("thread_ts"):
+            handle(ctx, event, context, client)  # top-level only: others' threads are theirs
 
 
 def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -109,7 +109,9 @@ class LlamaCppGenerator:
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise GeneratorUnavailable(f"Could not load model {self.model_path.name}: {exc}") from exc
+            raise GeneratorUnavailable(
+                f"Could not load model {self.model_path.name}: {exc}"
+            ) from exc
         return self._llm
 
     def count_tokens(self, text: str) -> int:

@@ -51,7 +51,7 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
         args.beir,
         embedder=SentenceTransformerEmbedder(),
         scratch=settings.home / "eval",
-        modes=modes,  # type: ignore[arg-type]
+        modes=modes,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
     if args.json:

@@ -18,16 +18,16 @@ import pytest
 
 pytest.importorskip("slack_bolt", reason="needs teamkb[slack]")
 
-from slack_sdk import WebClient  # noqa: E402
+from slack_sdk import WebClient
 
-from bot.app import context_of, create_app  # noqa: E402
-from bot.context import BotContext  # noqa: E402
-from bot.server import SlackHTTPServer  # noqa: E402
-from bot.settings import ChannelSettings, SlackSettings  # noqa: E402
-from engine import Answer, Engine, Turn, build_engine  # noqa: E402
-from engine.settings import GeneratorSettings  # noqa: E402
-from tests.conftest import make_settings  # noqa: E402
-from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlack, signed_headers  # noqa: E402
+from bot.app import context_of, create_app
+from bot.context import BotContext
+from bot.server import SlackHTTPServer
+from bot.settings import ChannelSettings, SlackSettings
+from engine import Answer, Engine, Turn, build_engine
+from engine.settings import GeneratorSettings
+from tests.conftest import make_settings
+from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlack, signed_headers
 
 SECRET = "test-signing-secret"
 _IDS = itertools.count(1)
@@ -117,7 +117,8 @@ class Bot:
         }  # fmt: skip
         headers = dict(kw.pop("headers", {}) or {})
         if retry is not None:
-            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+            headers["X-Slack-Retry-Num"] = str(retry)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
         return self.post(json.dumps(envelope), "application/json", headers=headers, **kw)
 
     def mention(self, text: str, *, channel: str = "C1", user: str = "U1",

@@ -86,7 +86,7 @@ def test_share_posts_publicly_once_and_removes_the_private_copy(ollama_engine, m
     check_limits(post["blocks"])
     assert [r.get("delete_original") for r in bot.wait_response(rid)] == [True]
 
-    again, rid2 = bot.click(SHARE, answer_id, channel="C7")
+    _, rid2 = bot.click(SHARE, answer_id, channel="C7")
     assert "Already shared" in bot.wait_response(rid2)[0]["text"]
     # Someone else's or another channel's click does not move the answer.
     _, rid3 = bot.click(SHARE, answer_id, channel="C8", user="U1")
@@ -176,9 +176,10 @@ def test_feedback_buttons_and_suggestion_are_stored(ollama_engine, make_bot, tmp
     assert "Thanks" in bot.wait_response(rid)[0]["text"]
     _, rid = bot.click(HELPFUL, answer_id, user="U5", channel="C2")  # changes their mind
     bot.wait_response(rid)
-    click, _ = bot.click(SUGGEST, answer_id, user="U5", channel="C2")
+    bot.click(SUGGEST, answer_id, user="U5", channel="C2")
     [opened] = bot.slack.wait_for(lambda s: s.of("views.open"))
-    assert opened["trigger_id"].startswith("trig.") and opened["view"]["callback_id"] == SUGGEST_VIEW
+    assert opened["trigger_id"].startswith("trig.")
+    assert opened["view"]["callback_id"] == SUGGEST_VIEW
     empty = bot.submit_view(SUGGEST_VIEW, answer_id, "   ", user="U5")
     assert empty.json()["response_action"] == "errors"
     ok = bot.submit_view(SUGGEST_VIEW, answer_id, "Run `shipit rollback ledger-api`.", user="U5")

@@ -21,7 +21,10 @@ def test_embedded_model_answers_with_valid_citations(llm_engine):
     assert answer.model == "gemma3-270m-q4_k_m.gguf"
     assert answer.citations, answer.text
     assert "Monday" in answer.text
-    assert {c.source for c in answer.citations} <= {"oncall/rotation.md", "oncall/handoff-checklist.md"}
+    assert {c.source for c in answer.citations} <= {
+        "oncall/rotation.md",
+        "oncall/handoff-checklist.md",
+    }
     # Every marker in the text points at a listed citation, numbered from 1.
     import re
 

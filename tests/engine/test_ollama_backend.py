@@ -14,7 +14,9 @@ from engine.types import Prompt
 from tests.conftest import make_settings
 from tests.fakes.ollama_server import FakeOllama
 
-PROMPT = Prompt(system="sys", user="Excerpts:\n[1] a.md › A\n> Fact one.\n\nQuestion: q", completion="")
+PROMPT = Prompt(
+    system="sys", user="Excerpts:\n[1] a.md › A\n> Fact one.\n\nQuestion: q", completion=""
+)
 
 
 def test_chat_request_streams_and_carries_settings():

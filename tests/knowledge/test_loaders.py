@@ -37,7 +37,10 @@ def test_markdown_front_matter_title_headings_and_line_spans(tmp_path):
 
 
 def test_rst_headings_by_adornment(tmp_path):
-    text = "Release train\n=============\n\nTrains leave weekly.\n\nCut-off\n-------\n\nTuesday 12:00.\n"
+    text = (
+        "Release train\n=============\n\nTrains leave weekly.\n\n"
+        "Cut-off\n-------\n\nTuesday 12:00.\n"
+    )
     doc = load_document(write(tmp_path, "train.rst", text), "train.rst")
     assert doc.title == "Release train"
     assert doc.sections[-1].heading == ("Release train", "Cut-off")

@@ -31,7 +31,9 @@ class CountingEmbedder:
 def docs(tmp_path: Path) -> Path:
     d = tmp_path / "docs"
     (d / "runbooks").mkdir(parents=True)
-    (d / "deploy.md").write_text("# Deploy\n\n## Canary\nCanary runs 15 minutes.\n\n## Rollback\nUse shipit rollback.\n")
+    (d / "deploy.md").write_text(
+        "# Deploy\n\n## Canary\nCanary runs 15 minutes.\n\n## Rollback\nUse shipit rollback.\n"
+    )
     (d / "runbooks" / "disk.md").write_text("# Disk full\n\nDelete old logs in /var/log/app.\n")
     (d / "notes.txt").write_text("Team lunch is on Fridays.\n")
     (d / ".hidden").mkdir()
@@ -54,7 +56,8 @@ def test_first_run_then_incremental_runs(tmp_path, docs, embedder):
 
     # Edit one chunk, insert lines above another (span moves, text does not), drop a file.
     (docs / "deploy.md").write_text(
-        "# Deploy\n\nNew intro.\n\n## Canary\nCanary runs 20 minutes.\n\n## Rollback\nUse shipit rollback.\n"
+        "# Deploy\n\nNew intro.\n\n## Canary\nCanary runs 20 minutes.\n\n"
+        "## Rollback\nUse shipit rollback.\n"
     )
     (docs / "notes.txt").unlink()
     r3 = sync_collection(store, emb, "team", [docs])
@@ -100,7 +103,9 @@ def test_crash_mid_run_leaves_published_index_searchable(tmp_path, docs, embedde
     store = KnowledgeStore(str(tmp_path / "index"))
     first = sync_collection(store, embedder, "team", [docs])
     for i in range(30):
-        (docs / f"extra{i}.md").write_text(f"# Extra {i}\n\nExtra page number {i} about canaries.\n")
+        (docs / f"extra{i}.md").write_text(
+            f"# Extra {i}\n\nExtra page number {i} about canaries.\n"
+        )
     (docs / "deploy.md").write_text("# Deploy\n\n## Canary\nCanary now runs 99 minutes.\n")
 
     class Crash(Exception):

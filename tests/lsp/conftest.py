@@ -114,8 +114,9 @@ def module_home(handbook_home: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(module_home: Path, fake_ollama_module: FakeOllama,
-                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LanguageClient]:  # fmt: skip
+async def client(
+    module_home: Path, fake_ollama_module: FakeOllama, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LanguageClient]:
     """One server for the read-only tests of a module (starting one costs seconds)."""
     toml = write_toml(module_home, tmp_path_factory.mktemp("cfg"), host=fake_ollama_module.url)
     c = await start_client(toml)

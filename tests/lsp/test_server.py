@@ -11,7 +11,16 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
 from tests.fakes.ollama_server import FakeOllama
-from tests.lsp.conftest import SAMPLE, ask, hover, open_doc, plain, start_client, stop_client, write_toml
+from tests.lsp.conftest import (
+    SAMPLE,
+    ask,
+    hover,
+    open_doc,
+    plain,
+    start_client,
+    stop_client,
+    write_toml,
+)
 
 
 async def test_client_settings_apply_and_change(home_copy: Path, tmp_path: Path):
@@ -54,7 +63,7 @@ async def test_cancelled_request_stops_and_sends_no_result(home_copy: Path, tmp_
                     break
                 await asyncio.sleep(0.05)
             assert fake.requests, "generation never started"
-            client.protocol.notify("$/cancelRequest", {"id": "ask-1"})
+            client.protocol.notify("$/cancelRequest", types.CancelParams(id="ask-1"))
             with pytest.raises(JsonRpcRequestCancelled):
                 await asyncio.wait_for(pending, 3)
             assert time.perf_counter() - t0 < 4  # did not wait for the model
@@ -73,8 +82,10 @@ async def test_failing_generator_degrades_to_sources(home_copy: Path, tmp_path: 
             result = await ask(client, "how do we rotate the db password")
             assert result["degraded"] and result["notice"]
             assert 0 < len(result["citations"]) <= 3  # maxSources default
-            done = plain(await client.workspace_execute_command_async(types.ExecuteCommandParams(
-                command="teamkb.answer", arguments=[{"question": "what is a canary"}])))  # fmt: skip
+            params = types.ExecuteCommandParams(
+                command="teamkb.answer", arguments=[{"question": "what is a canary"}]
+            )
+            done = plain(await client.workspace_execute_command_async(params))
             assert done["degraded"] and done["uri"].endswith(".md")
         finally:
             await stop_client(client)

@@ -1,0 +1,140 @@
+"""Hover and completion latency of `teamkb serve lsp` on a 10k-chunk index.
+
+Synthesizes the index by repeating the example handbook's chunks with variations (each
+copy under its own folder, its terms suffixed, its vector slightly perturbed) so no
+embedding is needed, then drives the real server over stdio with pygls' client and
+prints p50/p95. Targets: hover p95 <= 100 ms, completion p95 <= 30 ms.
+
+    python bench/lsp_latency.py [--chunks 10000] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+HANDBOOK = ROOT / "examples" / "handbook"
+HOVER_WORDS = ["ledger-api", "canary", "ledger.max_batch_size", "notifier", "auth-svc",
+               "payments-gateway", "blast", "rollback", "paging", "retry"]  # fmt: skip
+PREFIXES = ["led", "ledger.", "pay", "can", "not", "auth", "roll", "kaf", "dis", "feat"]
+
+
+def build_index(home: Path, target: int) -> int:
+    from engine import build_engine
+    from engine.settings import CollectionSettings, GeneratorSettings, Settings
+
+    settings = Settings(home=home, collections={"handbook": CollectionSettings(
+        "handbook", (str(HANDBOOK),))}, generator=GeneratorSettings(backend="none"))  # fmt: skip
+    engine = build_engine(settings, with_generator=False)
+    engine.sync()
+    table, _ = engine.store.reader("handbook")
+    base = table.to_arrow().to_pylist()
+    writer = engine.store.writer("handbook")
+    rng = np.random.default_rng(0)
+    rows, copy = [], 0
+    while len(base) + len(rows) < target:
+        copy += 1
+        for r in base:
+            if len(base) + len(rows) >= target:
+                break
+            v = np.asarray(r["vector"], dtype=np.float32) + rng.normal(0, 0.02, len(r["vector"]))
+            v /= np.linalg.norm(v)
+            text = r["text"].replace("ledger", f"ledger{copy}").replace("canary", f"canary{copy}")
+            rows.append({**r, "id": f"{r['id']}-{copy}", "source": f"copy{copy}/{r['source']}",
+                         "text": text, "search_text": f"{r['search_text']} v{copy}",
+                         "vector": v.astype(np.float32).tolist()})  # fmt: skip
+    for i in range(0, len(rows), 2000):
+        writer.add(rows[i : i + 2000])
+    engine.store.publish("handbook", writer)
+    return int(writer.count_rows())
+
+
+def pct(xs: list[float], p: float) -> float:
+    return sorted(xs)[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
+
+
+async def drive(toml: Path, requests: int) -> tuple[list[float], list[float], int]:
+    from lsprotocol import types
+    from pygls.lsp.client import LanguageClient
+
+    client = LanguageClient("bench", "1")
+    await client.start_io(sys.executable, "-m", "teamkb", "--config", str(toml), "serve", "lsp")
+    await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    client.initialized(types.InitializedParams())
+    lines = [f"x = {w}" for w in HOVER_WORDS] + [f"y = {p}" for p in PREFIXES]
+    uri = "file:///bench/sample.py"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+        uri=uri, language_id="python", version=1, text="\n".join(lines) + "\n")))  # fmt: skip
+    doc = types.TextDocumentIdentifier(uri=uri)
+
+    async def hover(i: int) -> float:
+        t = time.perf_counter()
+        await client.text_document_hover_async(types.HoverParams(doc, types.Position(i, 6)))
+        return time.perf_counter() - t
+
+    async def complete(i: int) -> tuple[float, int]:
+        n = len(HOVER_WORDS) + i
+        t = time.perf_counter()
+        r = await client.text_document_completion_async(
+            types.CompletionParams(doc, types.Position(n, len(lines[n]))))  # fmt: skip
+        return time.perf_counter() - t, len(r.items) if isinstance(r, types.CompletionList) else 0
+
+    await hover(0)  # waits for the engine; not counted
+    for i in range(len(HOVER_WORDS)):  # one warm-up pass per word
+        await hover(i)
+    rnd = random.Random(1)
+    hovers = [await hover(rnd.randrange(len(HOVER_WORDS))) for _ in range(requests)]
+    comps = [await complete(rnd.randrange(len(PREFIXES))) for _ in range(requests)]
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return hovers, [c[0] for c in comps], max(c[1] for c in comps)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--chunks", type=int, default=10_000)
+    ap.add_argument("--requests", type=int, default=200)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="teamkb-lsp-bench-"))
+    try:
+        t0 = time.perf_counter()
+        n = build_index(tmp / "home", args.chunks)
+        print(f"index: {n} chunks built in {time.perf_counter() - t0:.0f}s")
+        toml = tmp / "teamkb.toml"
+        toml.write_text(f'home = "{tmp / "home"}"\n[generator]\nbackend = "none"\n')
+        hovers, comps, items = asyncio.run(drive(toml, args.requests))
+        machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()}-core CPU"
+        print(f"machine: {machine}, Python {platform.python_version()}")
+        for name, xs, target in (("hover", hovers, 100), ("completion", comps, 30)):
+            ms = [x * 1000 for x in xs]
+            p95 = pct(ms, 95)
+            verdict = "OK" if p95 <= target else "OVER"
+            print(
+                f"{name:<10} n={len(ms)} p50={statistics.median(ms):.1f} ms p95={p95:.1f} ms "
+                f"max={max(ms):.1f} ms (target p95 {target} ms: {verdict})"
+            )
+        print(f"completion items per request: up to {items}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

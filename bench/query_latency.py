@@ -1,0 +1,101 @@
+"""Query latency p50/p95 at 10k and 100k chunks, query embedding included.
+
+    python bench/query_latency.py [--sizes 10000,100000] [--queries 60]
+
+The large sets are synthesized from the real handbook: every chunk is repeated with its
+service names and numbers varied and its vector nudged (so rows are distinct but
+realistic). Each query is embedded afresh (the query cache is cleared), then searched
+through `Engine.search`, exactly as `teamkb search` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import machine, pct
+from engine import Engine
+from engine.settings import RetrievalSettings, Settings
+from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.store import KnowledgeStore
+from knowledge.sync import chunks_in
+
+
+def build(store: KnowledgeStore, embedder, size: int) -> None:
+    base = list(chunks_in([Path("examples/handbook")]))
+    vecs = embedder.embed_documents([c.search_text for c in base])
+    rng = np.random.default_rng(0)
+    table = store.writer("bench")
+    batch_c, batch_v = [], []
+    for i in range(size):
+        c, v = base[i % len(base)], vecs[i % len(base)]
+        rep = i // len(base)
+        if rep:
+            text = c.text.replace("ledger", f"ledger{rep}").replace("15", str(15 + rep))
+            c = replace(c, id=f"{c.id}-{rep}", source=f"team{rep}/{c.source}", text=text,
+                        search_text=f"{c.title} {rep}\n{text}")  # fmt: skip
+            v = v + rng.normal(0, 0.02, v.shape).astype(np.float32)
+            v = v / np.linalg.norm(v)
+        batch_c.append(replace(c, collection="bench"))
+        batch_v.append(v)
+        if len(batch_c) == 5000:
+            store.upsert(table, batch_c, batch_v)
+            batch_c, batch_v = [], []
+    if batch_c:
+        store.upsert(table, batch_c, batch_v)
+    store.publish("bench", table)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--queries", type=int, default=60)
+    args = ap.parse_args()
+    questions = [
+        json.loads(line)["question"]
+        for line in Path("examples/handbook-questions.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    embedder = SentenceTransformerEmbedder()
+    embedder.embed_query("warm up")
+    print(f"machine: {machine()}")
+    print(
+        f"{'chunks':>7} {'mode':7} {'index':6} {'p50 ms':>7} {'p95 ms':>7}"
+        "   (incl. query embedding)"
+    )
+    for size in [int(s) for s in args.sizes.split(",")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            store = KnowledgeStore(tmp, ann_min_rows=50_000)
+            build(store, embedder, size)
+            built = time.perf_counter() - t0
+            table, _ = store.reader("bench")
+            kinds = sorted({ix.index_type for ix in table.list_indices()})
+            settings = Settings(home=Path(tmp), default_collection="bench",
+                                retrieval=RetrievalSettings(k=8))  # fmt: skip
+            engine = Engine(settings=settings, store=store, embedder=embedder, generator=None)
+            for mode in ("hybrid", "vector", "fts"):
+                lat = []
+                for i in range(args.queries):
+                    q = questions[i % len(questions)]
+                    embedder._query_cache.clear()
+                    t0 = time.perf_counter()
+                    engine.search(q, mode=mode)  # type: ignore[arg-type]
+                    lat.append((time.perf_counter() - t0) * 1000)
+                lat = lat[3:]  # first calls warm caches
+                label = "+".join(k.replace("IVF_HNSW_SQ", "ANN") for k in kinds)
+                print(f"{size:7d} {mode:7} {label:6} {pct(lat, 50):7.1f} {pct(lat, 95):7.1f}")
+            print(f"        (built in {built:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
