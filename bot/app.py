@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.context import BotContext
-from bot.feedback import FeedbackStore
+from engine.feedback import FeedbackStore
 from bot.listeners import actions, commands, events
 from bot.settings import SlackSettings
 from engine import Engine

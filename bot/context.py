@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.feedback import FeedbackStore
+from engine.feedback import FeedbackStore, feedback_path
 from bot.settings import SlackSettings
 from engine import USER_ERRORS, Answer, Engine, Turn
 from knowledge.errors import IndexNotFound
@@ -69,7 +69,7 @@ class BotContext:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.store = store or FeedbackStore(Path(settings.home) / "feedback.sqlite")
+        self.store = store or FeedbackStore(feedback_path(Path(settings.home)))
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         # Bounded: the model is the scarce resource; extra questions wait in the queue
         # (never dropped) while acknowledgements stay instant.

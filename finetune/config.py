@@ -20,7 +20,7 @@ class FinetuneConfig:
     base_gguf: str = ""
     ollama_base: str = "gemma3:270m"  # FROM line of the Modelfile
     rank: int = 8
-    alpha: float = 16.0
+    alpha: int = 16
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     steps: int = 60

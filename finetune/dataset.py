@@ -163,8 +163,13 @@ def _feedback_example(
 ) -> Example | None:
     """A helpful answer (or the user's correction) over what retrieval finds now."""
     question = str(r.get("question") or "").strip()
-    helpful = r.get("helpful", r.get("rating") in ("up", "helpful", 1, True))
-    target = str(r.get("correction") or (r.get("answer") if helpful else "") or "").strip()
+    verdict = r.get("verdict")
+    if verdict == "correction":
+        target = str(r.get("correction") or "").strip()
+    elif verdict == "helpful":
+        target = str(r.get("answer") or "").strip()
+    else:  # "not_helpful" answers teach nothing to imitate
+        target = ""
     if not question or not target or search is None:
         return None
     target = " ".join(target.split())

@@ -117,7 +117,7 @@ def gguf_to_hf(src: Path, out: Path) -> Path:
     tok = AutoTokenizer.from_pretrained(str(src.parent), **kw)
     model = AutoModelForCausalLM.from_pretrained(str(src.parent), dtype=torch.float32, **kw)
     # dequantised weights are plain fp32; the quantizer would refuse to save them
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(str(tmp))

@@ -74,7 +74,10 @@ class TeamkbServer(LanguageServer):
         current = engine.settings.generator.backend if engine.generator is not None else "none"
         if backend == current and (engine.generator is not None or backend == "none"):
             return
-        gen_settings = dataclasses.replace(self.base_settings.generator, backend=backend)
+        gen_settings = dataclasses.replace(
+            self.base_settings.generator,
+            backend=backend,  # type: ignore[arg-type]
+        )
         settings = dataclasses.replace(engine.settings, generator=gen_settings)
         engine.generator = build_generator(settings)
         engine.settings = settings

@@ -22,7 +22,7 @@ from bot.blocks import (
     suggest_view,
 )
 from bot.context import GENERIC_ERROR, BotContext
-from bot.feedback import Verdict
+from engine.feedback import Verdict
 
 log = logging.getLogger(__name__)
 

@@ -61,7 +61,7 @@ class Question:
             question=str(data["question"]),
             gold=tuple(data.get("gold") or ()),
             answer_keywords=tuple(data.get("answer_keywords") or ()),
-            kind=kind,
+            kind="answerable" if kind == "answerable" else "unanswerable",
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -117,20 +117,17 @@ def unanswerable_questions() -> list[Question]:
 
 
 def feedback_records(home: Path) -> list[dict[str, Any]]:
-    """Feedback from the bot's store when that module and its file exist; else none."""
-    try:
-        from bot.feedback import FeedbackStore  # written by the bot; optional here
-    except ImportError:
+    """Verdicts from the feedback store (written by the Slack bot), as dicts."""
+    from engine.feedback import FeedbackStore, feedback_path
+
+    path = feedback_path(home)
+    if not path.exists():
         return []
-    candidates = [home / "feedback.sqlite", home / "feedback.jsonl", home / "feedback"]
-    for path in candidates:
-        if path.exists():
-            try:
-                return [_as_dict(r) for r in FeedbackStore(path).records()]
-            except Exception as exc:  # a foreign store must not break evaluation
-                log.warning("could not read feedback from %s: %s", path, exc)
-                return []
-    return []
+    try:
+        return [_as_dict(r) for r in FeedbackStore(path).records()]
+    except Exception as exc:  # a damaged store must not break evaluation or retraining
+        log.warning("could not read feedback from %s: %s", path, exc)
+        return []
 
 
 def _as_dict(record: Any) -> dict[str, Any]:
@@ -140,7 +137,9 @@ def _as_dict(record: Any) -> dict[str, Any]:
         return record.to_json()
     from dataclasses import asdict, is_dataclass
 
-    return asdict(record) if is_dataclass(record) else dict(vars(record))
+    if is_dataclass(record) and not isinstance(record, type):
+        return asdict(record)
+    return dict(vars(record))
 
 
 def questions_from_feedback(records: Sequence[dict[str, Any]]) -> list[Question]:
@@ -148,14 +147,16 @@ def questions_from_feedback(records: Sequence[dict[str, Any]]) -> list[Question]
     out = []
     for r in records:
         question = r.get("question") or ""
-        helpful = r.get("helpful", r.get("rating") in ("up", "helpful", 1, True))
+        helpful = r.get("verdict") in ("helpful", "correction")
         if not question or not helpful:
             continue
         sources = [
             c.get("source") if isinstance(c, dict) else str(c)
             for c in r.get("citations") or r.get("sources") or []
         ]
-        text = r.get("correction") or r.get("answer") or ""
+        text = (r.get("correction") if r.get("verdict") == "correction" else "") or r.get(
+            "answer", ""
+        )
         kws = keywords_of(text)
         if sources:
             out.append(

@@ -59,7 +59,7 @@ def register(server: TeamkbServer) -> None:
         lenses = lenses_for(list(doc.lines))
         # Clients without resolve support still get a runnable lens.
         for lens in lenses:
-            data = lens.data
+            data = lens.data or {}
             lens.command = _command(data["question"], params.text_document.uri, data["line"])
         return lenses
 

@@ -40,7 +40,7 @@ def register(server: TeamkbServer) -> None:
         arg = args[0] if args else None
         question = arg.get("question") if isinstance(arg, Mapping) else arg
         if not isinstance(question, str) or not question.strip():
-            raise JsonRpcInvalidParams("teamkb.answer needs a question: [{\"question\": \"...\"}]")
+            raise JsonRpcInvalidParams('teamkb.answer needs a question: [{"question": "..."}]')
         answer = await _ask(ls, question, None)
         path = await ls.off_loop(write_answer_file, ls, answer)
         uri = path.resolve().as_uri()

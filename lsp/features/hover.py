@@ -60,7 +60,8 @@ async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
         return _from_entry(ls, entry)
     engine = await ls.engine()
     passages: list[Passage] = await ls.off_loop(
-        lambda: engine.search(term, collection=ls.config.collection, k=ls.config.max_sources))
+        lambda: engine.search(term, collection=ls.config.collection, k=ls.config.max_sources)
+    )
     bar = engine.settings.retrieval.min_similarity
     needle = normalize(term)
     # Relevant means similar enough *and* naming the term: similarity alone lets common
@@ -87,8 +88,9 @@ def _from_entry(ls: TeamkbServer, e: Entry) -> types.Hover:
             ls.config.collection,
         )  # fmt: skip
     kind = {"term": "glossary", "service": "service", "runbook": "runbook"}.get(e.kind, "docs")
-    return _markdown(f"**{e.label}** ({kind}): {e.summary}",
-                     [(_label("", e.heading, e.source), link)])
+    return _markdown(
+        f"**{e.label}** ({kind}): {e.summary}", [(_label("", e.heading, e.source), link)]
+    )
 
 
 def _summary_for(p: Passage, term: str) -> str:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from bot.blocks import HELPFUL, NOT_HELPFUL, SHARE, SUGGEST, SUGGEST_VIEW
-from bot.feedback import FeedbackStore
+from engine.feedback import FeedbackStore
 from engine.errors import InvalidQuestion
 from tests.fakes.slack_api import BOT_USER
 

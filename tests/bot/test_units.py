@@ -18,7 +18,7 @@ from bot.blocks import (
     updated_ago,
 )
 from bot.context import RateLimiter, strip_mentions
-from bot.feedback import FeedbackStore
+from engine.feedback import FeedbackStore
 from bot.main import run
 from bot.settings import SlackSettings
 from engine import Answer, Citation, ConfigError

@@ -17,14 +17,14 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from tests.conftest import HANDBOOK, ROOT, URL
 from tests.fakes.ollama_server import FakeOllama
 
-SAMPLE = '''# Sample module that talks to the ledger.
+SAMPLE = """# Sample module that talks to the ledger.
 # ?? how do we rotate the db password
 import ledger_client
 
 BATCH = "ledger.max_batch_size"  # see ledger-api
 def post(entries):  # blast radius is small here
     return ledger_client.post(entries)
-'''
+"""
 
 
 def write_toml(home: Path, folder: Path, *, backend: str = "ollama", host: str = "",

@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at TEXT NOT NULL);
 """
 
 
+def feedback_path(home: Path) -> Path:
+    """Where the store lives in a data folder (the bot writes, retraining reads)."""
+    return Path(home) / "feedback.sqlite"
+
+
 @dataclass(frozen=True)
 class FeedbackRecord:
     id: int

@@ -1,0 +1,76 @@
+"""End-to-end `ask` latency on the embedded backend (llama.cpp, Gemma 3 270M), split into
+retrieval, prompt processing and generation, plus first-token latency when streaming and
+the latency of a cached answer.
+
+    python bench/ask_latency.py [--config teamkb.toml] [--questions N]
+
+Run `teamkb index` first. Uses the answerable questions of
+examples/handbook-questions.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import machine, median, pct  # noqa: E402
+from engine import build_engine  # noqa: E402
+from teamkb.config import load_settings  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", type=Path)
+    ap.add_argument("--questions", type=int, default=12)
+    args = ap.parse_args()
+    rows = [
+        json.loads(x)
+        for x in Path("examples/handbook-questions.jsonl").read_text().splitlines()
+        if x.strip()
+    ]
+    questions = [r["question"] for r in rows if r["kind"] == "answerable"][: args.questions]
+    with tempfile.TemporaryDirectory() as cache_home:
+        settings = load_settings(args.config)
+        engine = build_engine(settings)
+        # A private answer cache, so earlier runs cannot make this one look fast.
+        from engine.cache import AnswerCache
+
+        engine.cache = AnswerCache(Path(cache_home) / "answers.sqlite")
+        engine.settings = dataclasses.replace(settings, answer_cache=True)
+        engine.search("warm up")  # load the embedder
+        engine.ask("warm up the model: how do I deploy?")
+        split: dict[str, list[float]] = {}
+        for q in questions:
+            events = list(engine.ask_stream(q))
+            answer = events[-1].answer
+            assert answer is not None
+            for key, value in answer.timings.items():
+                split.setdefault(key, []).append(value * 1000)
+        cached = []
+        for q in questions:
+            t0 = time.perf_counter()
+            a = engine.ask(q)
+            cached.append((time.perf_counter() - t0) * 1000)
+            assert a.cached or a.degraded
+    total = median(split["total"])
+    print(f"machine: {machine()}")
+    print(f"model: {engine.generator.model if engine.generator else '-'}, "
+          f"{len(questions)} questions")  # fmt: skip
+    print(f"{'stage':12} {'p50 ms':>8} {'p95 ms':>8} {'share of total':>15}")
+    for key in ("retrieval", "prompt", "first_token", "generation", "total"):
+        vals = split.get(key, [])
+        if vals:
+            share = median(vals) / total if key != "first_token" else float("nan")
+            print(f"{key:12} {pct(vals, 50):8.0f} {pct(vals, 95):8.0f} {share:15.1%}")
+    print(f"{'cached':12} {pct(cached, 50):8.2f} {pct(cached, 95):8.2f}   (target < 20 ms)")
+
+
+if __name__ == "__main__":
+    main()

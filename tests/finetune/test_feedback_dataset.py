@@ -1,0 +1,37 @@
+"""Feedback stored by the Slack bot becomes training data and evaluation questions."""
+
+from engine.evaluation.questions import feedback_records, questions_from_feedback
+from engine.feedback import FeedbackStore, feedback_path
+from finetune.config import FinetuneConfig
+from finetune.dataset import build_dataset
+
+
+def test_helpful_answers_and_corrections_feed_the_dataset(tmp_path, search_engine):
+    store = FeedbackStore(feedback_path(tmp_path))
+    asked = {
+        "helpful": "How do I roll back a deploy?",
+        "not_helpful": "When is the on-call handoff?",
+        "correction": "Who owns ledger-api?",
+    }
+    for verdict, question in asked.items():
+        answer = search_engine.ask(question)
+        answer_id = store.add_answer(answer, user="U1", channel="C1")
+        store.add_feedback(
+            answer_id, user="U2", channel="C1", verdict=verdict,  # type: ignore[arg-type]
+            correction="The payments team owns ledger-api [1]." if verdict == "correction" else "",
+        )  # fmt: skip
+    records = feedback_records(tmp_path)
+    assert {r["verdict"] for r in records} == set(asked)
+
+    cfg = FinetuneConfig(holdout_fraction=0.0, max_examples=0)
+    ds = build_dataset(
+        tmp_path / "datasets", [], cfg, count_tokens=lambda s: len(s) // 4,
+        budget_tokens=1500, search=search_engine.search, home=tmp_path,
+    )  # fmt: skip
+    fb = [e for e in ds.train if e.kind == "feedback"]
+    assert sorted(e.question for e in fb) == sorted([asked["helpful"], asked["correction"]])
+    correction = next(e for e in fb if e.question == asked["correction"])
+    assert correction.completion.strip() == "The payments team owns ledger-api [1]."
+
+    questions = questions_from_feedback(records)
+    assert {q.question for q in questions} == {asked["helpful"], asked["correction"]}
