@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from engine import Answer
+from engine.types import Answer
 
 Verdict = Literal["helpful", "not_helpful", "correction"]
 VERDICTS: tuple[str, ...] = ("helpful", "not_helpful", "correction")
