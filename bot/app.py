@@ -9,10 +9,10 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.context import BotContext
-from engine.feedback import FeedbackStore
 from bot.listeners import actions, commands, events
 from bot.settings import SlackSettings
 from engine import Engine
+from engine.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 

@@ -214,7 +214,9 @@ def suggest_view(answer_id: str, question: str) -> dict[str, Any]:
                 "block_id": "correction",
                 "label": {"type": "plain_text", "text": "A better answer"},
                 "element": {
-                    "type": "plain_text_input", "action_id": "text", "multiline": True,
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
                     "max_length": 3000,
                 },
             },

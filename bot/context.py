@@ -13,9 +13,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from engine.feedback import FeedbackStore, feedback_path
 from bot.settings import SlackSettings
 from engine import USER_ERRORS, Answer, Engine, Turn
+from engine.feedback import FeedbackStore, feedback_path
 from knowledge.errors import IndexNotFound
 
 log = logging.getLogger(__name__)

@@ -104,8 +104,10 @@ class SlackSettings:
 def _names(value: Any, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list | tuple) or not value or not all(
-        isinstance(v, str) and v for v in value
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or not all(isinstance(v, str) and v for v in value)
     ):
         raise ConfigError(f"{key} must be a non-empty list of collection names")
     return tuple(value)

@@ -207,8 +207,16 @@ class FeedbackStore:
             rows = db.execute(sql + " ORDER BY f.id", args).fetchall()
         return [
             FeedbackRecord(
-                id=r[0], at=r[1], user=r[2], channel=r[3], question=r[4], answer=r[5],
-                citations=json.loads(r[6]), model=r[7], adapter=r[8], verdict=r[9],
+                id=r[0],
+                at=r[1],
+                user=r[2],
+                channel=r[3],
+                question=r[4],
+                answer=r[5],
+                citations=json.loads(r[6]),
+                model=r[7],
+                adapter=r[8],
+                verdict=r[9],
                 correction=r[10],
             )
             for r in rows

@@ -15,9 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from engine import Engine, build_engine  # noqa: E402
-from engine.settings import CollectionSettings, GeneratorSettings, Settings  # noqa: E402
-from knowledge.embedding import SentenceTransformerEmbedder  # noqa: E402
+from engine import Engine, build_engine
+from engine.settings import CollectionSettings, GeneratorSettings, Settings
+from knowledge.embedding import SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDBOOK = ROOT / "examples" / "handbook"

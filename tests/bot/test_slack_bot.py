@@ -9,8 +9,8 @@ import time
 from typing import Any
 
 from bot.blocks import HELPFUL, NOT_HELPFUL, SHARE, SUGGEST, SUGGEST_VIEW
-from engine.feedback import FeedbackStore
 from engine.errors import InvalidQuestion
+from engine.feedback import FeedbackStore
 from tests.fakes.slack_api import BOT_USER
 
 LINK = "<https://git.example.com/platform/handbook/blob/main/"
@@ -195,8 +195,12 @@ def test_feedback_buttons_and_suggestion_are_stored(ollama_engine, make_bot, tmp
     assert helpful.citations[0]["url"].startswith("https://git.example.com/")
     assert helpful.model == "gemma3:270m" and helpful.adapter == ""
     assert correction.correction == "Run `shipit rollback ledger-api`."
-    assert [r.verdict for r in FeedbackStore(
-        tmp_path / "bot-home" / "feedback.sqlite").records(verdict="correction")] == ["correction"]
+    assert [
+        r.verdict
+        for r in FeedbackStore(tmp_path / "bot-home" / "feedback.sqlite").records(
+            verdict="correction"
+        )
+    ] == ["correction"]
 
 
 def test_private_channel_docs_stay_in_that_channel(two_collection_engine, make_bot):

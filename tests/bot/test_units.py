@@ -18,10 +18,10 @@ from bot.blocks import (
     updated_ago,
 )
 from bot.context import RateLimiter, strip_mentions
-from engine.feedback import FeedbackStore
 from bot.main import run
 from bot.settings import SlackSettings
 from engine import Answer, Citation, ConfigError
+from engine.feedback import FeedbackStore
 from tests.conftest import make_settings
 
 NOW = datetime(2025, 6, 30, tzinfo=UTC)
@@ -38,7 +38,9 @@ def all_text(blocks) -> str:
 
 def test_citations_become_slack_links_and_text_is_escaped():
     text = link_citations("Use <b> & roll back [1], see [2] and [9].", (cite(1), cite(2, "a.md")))
-    assert text.startswith("Use &lt;b&gt; &amp; roll back <https://docs.example.com/a.md#L1-L9|[1]>")
+    assert text.startswith(
+        "Use &lt;b&gt; &amp; roll back <https://docs.example.com/a.md#L1-L9|[1]>"
+    )
     assert "see [2] and [9]." in text  # no web link for [2], no citation for [9]
 
 

@@ -158,9 +158,7 @@ class FakeSlack:
         with self._lock:
             return [c.args for c in self.calls if c.method == method]
 
-    def wait_for(
-        self, predicate: Callable[[FakeSlack], Any], timeout: float = 20.0
-    ) -> Any:
+    def wait_for(self, predicate: Callable[[FakeSlack], Any], timeout: float = 20.0) -> Any:
         """Poll until `predicate(self)` is truthy; return its value."""
         deadline = time.monotonic() + timeout
         while True:
