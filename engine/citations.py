@@ -143,6 +143,8 @@ _STOP = frozenset(
         "just",
     ]
 )
+# "deploys/rollback.md › How to roll back": a passage header copied into the answer.
+_HEADER_COPY = re.compile(r"[\w./-]+\.(?:md|markdown|rst|txt|html?|pdf)\b\s*›", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\[])")
 
 
@@ -173,8 +175,8 @@ def ground(text: str, passages: Sequence[str], *, keep: float = 0.3, add: float 
     cite wrong or not at all; a sentence that no passage supports stays uncited."""
     out = []
     for sentence in _SENTENCE.split(text.strip()):
-        if not sentence:
-            continue
+        if not sentence or _HEADER_COPY.search(sentence):
+            continue  # provenance copied from the prompt says nothing about the question
         found = markers(sentence)
         cited = [n for n in found if 1 <= n <= len(passages)]
         if len(cited) < len(found):

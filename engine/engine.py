@@ -24,6 +24,7 @@ from knowledge.sync import ProgressFn, SyncReport, sync_collection
 log = logging.getLogger(__name__)
 
 ABSTAIN_TEXT = "The docs don't cover this. The closest passages are listed below."
+MODEL_DECLINED_TEXT = "No answer could be written from the closest passages; they are listed below."
 DEGRADED_TEXT = "The model is unavailable, so here are the most relevant passages."
 UNSUPPORTED_NOTICE = "This answer cites no passage: check it against the sources."
 _DECLINED = re.compile(r"^\W*(the )?docs (do not|don't) cover (this|that)\b", re.I)
@@ -229,7 +230,8 @@ class Engine:
                 answer=self._degraded(question, name, passages, str(exc), timings, t0)
             )
             return
-        grounded = ground("".join(parts), [f"{p.heading}\n{p.text}" for p in used])
+        # Support must come from a passage's body: a copied header line proves nothing.
+        grounded = ground("".join(parts), [p.text for p in used])
         checked = check_citations(grounded, len(used))
         citations = tuple(self._citation(new, used[old - 1]) for new, old in
                           enumerate(checked.used, start=1))  # fmt: skip
@@ -237,7 +239,7 @@ class Engine:
             # The model itself found no answer in the passages: that is an abstention.
             answer = Answer(
                 question=question,
-                text=ABSTAIN_TEXT,
+                text=MODEL_DECLINED_TEXT,
                 citations=tuple(self._citation(i, p) for i, p in enumerate(used, 1)),
                 abstained=True,
                 notice="The model found no answer in the closest passages.",

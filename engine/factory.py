@@ -70,6 +70,9 @@ def build_engine(
     store = KnowledgeStore(
         settings.index_location,
         ann_min_rows=settings.retrieval.ann_min_rows,
+        fusion_k=settings.retrieval.fusion_k,
+        fts_weight=settings.retrieval.fts_weight,
+        candidates=settings.retrieval.candidates,
     )
     if generator is None and with_generator:
         generator = build_generator(settings)

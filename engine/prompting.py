@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 
 from engine.types import Passage, Prompt
 
-PROMPT_VERSION = "p4"
+# Part of the answer-cache key: bump it when prompting or citation checking changes.
+PROMPT_VERSION = "p5"
 
 SYSTEM = (
     "You answer questions from an engineering team's internal docs. Use only the numbered "

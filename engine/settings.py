@@ -33,6 +33,10 @@ class RetrievalSettings:
     # "Abstention threshold", for how it was calibrated).
     min_similarity: float = 0.35
     ann_min_rows: int = 50_000
+    # Hybrid fusion (weighted RRF): see README, "Retrieval quality", for how it was chosen.
+    fusion_k: int = 10
+    fts_weight: float = 0.5
+    candidates: int = 20
     chunk_chars: int = 900
 
 

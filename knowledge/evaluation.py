@@ -138,12 +138,20 @@ def evaluate_beir(
     scratch: Path,
     modes: Sequence[SearchMode] = ("hybrid",),
     progress: Callable[[str], None] | None = None,
+    fusion_k: int = 10,
+    fts_weight: float = 0.5,
+    candidates: int = 20,
 ) -> list[RetrievalScores]:
     """Index `folder` into a scratch table (reused while the corpus is unchanged) and
     score each mode over the judged queries."""
     corpus, queries_path, qrels_path = _beir_files(folder)
     digest = hashlib.sha1(corpus.read_bytes()).hexdigest()[:16]
-    store = KnowledgeStore(str(scratch / f"{folder.name}-{digest}"))
+    store = KnowledgeStore(
+        str(scratch / f"{folder.name}-{digest}"),
+        fusion_k=fusion_k,
+        fts_weight=fts_weight,
+        candidates=candidates,
+    )
     if store.published_version("beir") is None:
         if progress:
             progress(f"indexing {corpus} (first run only)")
@@ -160,12 +168,13 @@ def evaluate_beir(
         for qid, text in judged:
             t0 = time.perf_counter()
             vec = embedder.embed_query(text) if mode != "fts" else None
-            hits = store.search("beir", text=text, vector=vec, mode=mode, k=100)
+            # Top 10 as a user's search gets it (k=10); Recall@100 from a k=100 search.
+            top = [h.source for h in store.search("beir", text=text, vector=vec, mode=mode, k=10)]
             latencies.append((time.perf_counter() - t0) * 1000)
-            ranked = [h.source for h in hits]
-            ndcg += ndcg_at_k(ranked, qrels[qid])
-            r10 += recall_at_k(ranked, qrels[qid], 10)
-            r100 += recall_at_k(ranked, qrels[qid], 100)
+            deep = store.search("beir", text=text, vector=vec, mode=mode, k=100)
+            ndcg += ndcg_at_k(top, qrels[qid])
+            r10 += recall_at_k(top, qrels[qid], 10)
+            r100 += recall_at_k([h.source for h in deep], qrels[qid], 100)
         n = len(judged)
         latencies.sort()
         results.append(

@@ -88,6 +88,9 @@ class KnowledgeStore:
         dim: int = 384,
         ann_min_rows: int = 50_000,
         refresh_seconds: float = 2.0,
+        fusion_k: int = 10,
+        fts_weight: float = 0.5,
+        candidates: int = 20,
     ) -> None:
         import lancedb
 
@@ -95,6 +98,10 @@ class KnowledgeStore:
         self.dim = dim
         self.ann_min_rows = ann_min_rows
         self.refresh_seconds = refresh_seconds
+        self.fusion_k = fusion_k
+        self.fts_weight = fts_weight
+        # Hybrid search fuses at least this many candidates from each list.
+        self.candidates = candidates
         self.db = lancedb.connect(uri)
         self._readers: dict[str, tuple[Any, int, float]] = {}
         self._lock = threading.Lock()
@@ -225,7 +232,7 @@ class KnowledgeStore:
         k: int = 8,
         where: str | None = None,
     ) -> list[Hit]:
-        from lancedb.rerankers import RRFReranker
+        from knowledge.fusion import WeightedRRFReranker
 
         table, _ = self.reader(collection)
         columns = [
@@ -238,7 +245,7 @@ class KnowledgeStore:
                 table.search(query_type="hybrid", fts_columns="search_text")
                 .vector(vector)
                 .text(text)
-                .rerank(RRFReranker())
+                .rerank(WeightedRRFReranker(K=self.fusion_k, fts_weight=self.fts_weight))
             )
             score_col = "_relevance_score"
         elif mode == "vector":
@@ -256,7 +263,8 @@ class KnowledgeStore:
             # Naming the score column keeps lance from warning about auto-projection; the
             # hybrid builder cannot project scores, so it reads all columns instead.
             q = q.select([*columns, score_col])
-        rows = q.limit(k).to_list()
+        depth = max(k, self.candidates) if mode == "hybrid" else k
+        rows = q.limit(depth).to_list()[:k]
         hits = []
         for row in rows:
             vec = np.asarray(row["vector"], dtype=np.float32)

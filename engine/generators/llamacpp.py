@@ -99,15 +99,20 @@ class LlamaCppGenerator:
             raise GeneratorUnavailable(
                 "llama-cpp-python is not installed: pip install 'teamkb[embedded]'"
             ) from exc
+        from llama_cpp._utils import suppress_stdout_stderr
+
         try:
-            self._llm = Llama(
-                model_path=str(self.model_path),
-                lora_path=str(self.lora_path) if self.lora_path else None,
-                n_ctx=self._n_ctx,
-                n_threads=self.n_threads,
-                seed=self.seed,
-                verbose=False,
-            )
+            # llama.cpp's C code prints context-setup notes to stderr even when not
+            # verbose; in a CLI or an LSP they are noise (or worse), so mute them.
+            with suppress_stdout_stderr(disable=False):
+                self._llm = Llama(
+                    model_path=str(self.model_path),
+                    lora_path=str(self.lora_path) if self.lora_path else None,
+                    n_ctx=self._n_ctx,
+                    n_threads=self.n_threads,
+                    seed=self.seed,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise GeneratorUnavailable(
                 f"Could not load model {self.model_path.name}: {exc}"

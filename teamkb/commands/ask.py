@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -17,10 +18,13 @@ def register(sub: Any) -> None:
     p.add_argument("--collection", "-c")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--stream", action="store_true", help="print the answer as it is written")
+    p.add_argument("--no-cache", action="store_true", help="do not use the answer cache")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.no_cache:
+        settings = dataclasses.replace(settings, answer_cache=False)
     engine = build_engine(settings)
     if args.stream and not args.json:
         answer = None

@@ -53,6 +53,9 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
         scratch=settings.home / "eval",
         modes=modes,
         progress=lambda msg: print(msg, file=sys.stderr),
+        fusion_k=settings.retrieval.fusion_k,
+        fts_weight=settings.retrieval.fts_weight,
+        candidates=settings.retrieval.candidates,
     )
     if args.json:
         out = [r.to_json() for r in results]

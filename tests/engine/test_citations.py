@@ -22,6 +22,8 @@ def test_grounding_keeps_supported_markers_and_cites_unmarked_claims():
     assert ground("The canary runs for 24 hours [1].", passages) == "The canary runs for 24 hours."
     assert ground("The wifi password is hunter2.", passages) == "The wifi password is hunter2."
     assert support("", passages[0]) == 0.0
+    # A copied passage header is not an answer, whatever words it shares.
+    assert ground("Oncall/handoff-checklist.md › Before the meeting [1]", passages) == ""
 
 
 def _p(n: int, text: str) -> Passage:
