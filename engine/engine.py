@@ -182,7 +182,7 @@ class Engine:
                 yield StreamEvent(answer=replace(answer, cached=True, timings=timings))
                 return
         t1 = time.perf_counter()
-        passages = self.search(query, collection=name)
+        passages = self._retrieve(question, query, name)
         timings = {"retrieval": time.perf_counter() - t1}
         best = max((p.similarity for p in passages), default=0.0)
         if best < self.settings.retrieval.min_similarity:
@@ -265,6 +265,24 @@ class Engine:
         )
         self._store(key, answer)
         yield StreamEvent(answer=answer)
+
+    def _retrieve(self, question: str, query: str, collection: str) -> list[Passage]:
+        """Search the question as asked; for a follow-up, also the question expanded with
+        the conversation, and fuse the two rankings (RRF). The expansion alone lets the
+        earlier topic outvote the new one ("and how do I roll it back?" after a deploy
+        question would find deploy docs, not rollback docs)."""
+        own = self.search(question, collection=collection)
+        if query == question:
+            return own
+        expanded = self.search(query, collection=collection)
+        scores: dict[str, float] = {}
+        by_id: dict[str, Passage] = {}
+        for ranking in (own, expanded):
+            for rank, p in enumerate(ranking, start=1):
+                scores[p.id] = scores.get(p.id, 0.0) + 1.0 / (10 + rank)
+                by_id.setdefault(p.id, p)
+        best = sorted(scores, key=lambda pid: -scores[pid])
+        return [by_id[pid] for pid in best[: self.settings.retrieval.k]]
 
     def _validate(self, question: str) -> str:
         question = question.strip()
