@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from engine.cache import AnswerCache
 from engine.citations import check_citations, ground
@@ -186,17 +187,11 @@ class Engine:
         timings = {"retrieval": time.perf_counter() - t1}
         best = max((p.similarity for p in passages), default=0.0)
         if best < self.settings.retrieval.min_similarity:
-            answer = Answer(
-                question=question,
-                text=ABSTAIN_TEXT,
-                citations=tuple(self._citation(i, p) for i, p in enumerate(passages[:3], 1)),
+            answer = self._answer(
+                question, name, ABSTAIN_TEXT, self._sources(passages[:3]), timings, t0,
                 abstained=True,
                 notice=f"No passage is relevant enough (best similarity {best:.2f}).",
-                model=gen.model if gen else "",
-                adapter=gen.adapter if gen else "",
-                collection=name,
-                timings={**timings, "total": time.perf_counter() - t0},
-            )
+            )  # fmt: skip
             self._store(key, answer)
             yield StreamEvent(answer=answer)
             return
@@ -237,32 +232,18 @@ class Engine:
                           enumerate(checked.used, start=1))  # fmt: skip
         if not checked.text or _DECLINED.search(checked.text):
             # The model itself found no answer in the passages: that is an abstention.
-            answer = Answer(
-                question=question,
-                text=MODEL_DECLINED_TEXT,
-                citations=tuple(self._citation(i, p) for i, p in enumerate(used, 1)),
-                abstained=True,
-                notice="The model found no answer in the closest passages.",
-                model=gen.model,
-                adapter=gen.adapter,
-                collection=name,
-                timings={**timings, "total": time.perf_counter() - t0},
-            )
+            answer = self._answer(
+                question, name, MODEL_DECLINED_TEXT, self._sources(used), timings, t0,
+                abstained=True, notice="The model found no answer in the closest passages.",
+            )  # fmt: skip
             self._store(key, answer)
             yield StreamEvent(answer=answer)
             return
         unsupported = not citations
-        answer = Answer(
-            question=question,
-            text=checked.text,
-            citations=citations,
-            unsupported=unsupported,
-            notice=UNSUPPORTED_NOTICE if unsupported else "",
-            model=gen.model,
-            adapter=gen.adapter,
-            collection=name,
-            timings={**timings, "total": time.perf_counter() - t0},
-        )
+        answer = self._answer(
+            question, name, checked.text, citations, timings, t0,
+            unsupported=unsupported, notice=UNSUPPORTED_NOTICE if unsupported else "",
+        )  # fmt: skip
         self._store(key, answer)
         yield StreamEvent(answer=answer)
 
@@ -318,20 +299,37 @@ class Engine:
         timings: dict[str, float],
         t0: float,
     ) -> Answer:
-        gen = self.generator
         notice = "The model is unavailable right now; showing the sources only."
         if reason:
             notice = f"{notice} ({reason})"
+        return self._answer(
+            question, collection, DEGRADED_TEXT, self._sources(passages), timings, t0,
+            degraded=True, notice=notice,
+        )  # fmt: skip
+
+    def _sources(self, passages: Sequence[Passage]) -> tuple[Citation, ...]:
+        return tuple(self._citation(i, p) for i, p in enumerate(passages, start=1))
+
+    def _answer(
+        self,
+        question: str,
+        collection: str,
+        text: str,
+        citations: tuple[Citation, ...],
+        timings: dict[str, float],
+        t0: float,
+        **flags: Any,
+    ) -> Answer:
+        gen = self.generator
         return Answer(
             question=question,
-            text=DEGRADED_TEXT,
-            citations=tuple(self._citation(i, p) for i, p in enumerate(passages, 1)),
-            degraded=True,
-            notice=notice,
+            text=text,
+            citations=citations,
             model=gen.model if gen else "",
             adapter=gen.adapter if gen else "",
             collection=collection,
             timings={**timings, "total": time.perf_counter() - t0},
+            **flags,
         )
 
     def _store(self, key: str | None, answer: Answer) -> None:

@@ -21,6 +21,7 @@ class FinetuneConfig:
     ollama_base: str = "gemma3:270m"  # FROM line of the Modelfile
     rank: int = 8
     alpha: int = 16
+    load_in_4bit: bool = False  # Unsloth only: 4-bit base (QLoRA) instead of 16-bit
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     steps: int = 60

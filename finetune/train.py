@@ -60,6 +60,17 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def lora_args(cfg: FinetuneConfig) -> dict[str, Any]:
+    """The LoRA shape, the same whichever trainer applies it."""
+    return {
+        "r": cfg.rank,
+        "lora_alpha": cfg.alpha,
+        "lora_dropout": cfg.dropout,
+        "target_modules": list(cfg.target_modules),
+        "bias": "none",
+    }
+
+
 def load_cpu(base_dir: Path, cfg: FinetuneConfig) -> tuple[Any, Any]:
     import torch
     from peft import LoraConfig, get_peft_model
@@ -67,15 +78,7 @@ def load_cpu(base_dir: Path, cfg: FinetuneConfig) -> tuple[Any, Any]:
 
     tok = AutoTokenizer.from_pretrained(str(base_dir))
     model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
-    lora = LoraConfig(
-        r=cfg.rank,
-        lora_alpha=cfg.alpha,
-        lora_dropout=cfg.dropout,
-        target_modules=list(cfg.target_modules),
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora), tok
+    return get_peft_model(model, LoraConfig(**lora_args(cfg), task_type="CAUSAL_LM")), tok
 
 
 def load_unsloth(base_dir: Path, cfg: FinetuneConfig) -> tuple[Any, Any]:
@@ -86,16 +89,12 @@ def load_unsloth(base_dir: Path, cfg: FinetuneConfig) -> tuple[Any, Any]:
     model, tok = FastLanguageModel.from_pretrained(
         model_name=str(base_dir),
         max_seq_length=cfg.max_seq_tokens,
-        load_in_4bit=False,
+        load_in_4bit=cfg.load_in_4bit,  # QLoRA when memory is short; 16-bit otherwise
         dtype=None,
     )
     model = FastLanguageModel.get_peft_model(
         model,
-        r=cfg.rank,
-        lora_alpha=cfg.alpha,
-        lora_dropout=cfg.dropout,
-        target_modules=list(cfg.target_modules),
-        bias="none",
+        **lora_args(cfg),
         use_gradient_checkpointing="unsloth",
         random_state=cfg.seed,
     )
