@@ -38,7 +38,9 @@ CountTokens = Callable[[str], int]
 @dataclass(frozen=True)
 class Example:
     id: str
-    kind: str  # "cited", "abstain", "feedback"
+    # "cited", "abstain" (a question the docs do not answer), "distractor" (an answerable
+    # question shown only passages that miss the answer), "feedback"
+    kind: str
     question: str
     prompt: str
     completion: str  # starts with a space (the prompt ends "Answer:"), ends with "\n"
@@ -53,7 +55,12 @@ class Example:
     def from_json(cls, d: dict[str, Any]) -> Example:
         return cls(**{**d, "gold": tuple(d["gold"]), "keywords": tuple(d["keywords"])})
 
-    def as_question(self) -> Question:
+    def as_question(self) -> Question | None:
+        """The example as an evaluation question asked through retrieval, or None for a
+        distractor example: through retrieval its question finds its real passage, so
+        "abstain" would be the wrong expectation there."""
+        if self.kind == "distractor":
+            return None
         kind = "unanswerable" if self.kind == "abstain" else "answerable"
         return Question(self.id, self.question, self.gold, self.keywords, kind)  # type: ignore[arg-type]
 
@@ -142,7 +149,9 @@ def build_examples(
         if others and rng.random() < 0.3:
             wrong = [chunk_passage(d) for d in rng.sample(others, min(k, len(others)))]
             prompt = _prompt(q, wrong, count_tokens, budget_tokens)
-            out.append(Example(f"miss-{c.id[:12]}", "abstain", q, prompt, f" {ABSTAIN_ANSWER}\n"))
+            out.append(
+                Example(f"miss-{c.id[:12]}", "distractor", q, prompt, f" {ABSTAIN_ANSWER}\n")
+            )
     for uq in unanswerable_questions():
         found = (
             list(search(uq.question))[:k]

@@ -279,7 +279,7 @@ def _run(
             serve, generator=replace(serve.generator, use_adapter=False, lora_path=str(cand_gguf))
         )
     )
-    questions = [e.as_question() for e in ds.heldout]
+    questions = [q for q in (e.as_question() for e in ds.heldout) if q is not None]
     if cfg.eval_questions:
         ans = [q for q in questions if q.kind == "answerable"]
         una = [q for q in questions if q.kind == "unanswerable"]

@@ -35,3 +35,16 @@ def test_helpful_answers_and_corrections_feed_the_dataset(tmp_path, search_engin
 
     questions = questions_from_feedback(records)
     assert {q.question for q in questions} == {asked["helpful"], asked["correction"]}
+
+
+def test_only_questions_the_docs_lack_are_scored_as_unanswerable():
+    from finetune.dataset import Example
+
+    def ex(kind: str) -> Example:
+        return Example(f"{kind}-1", kind, "q?", "prompt", " a\n", ("a.md",), ("k",))
+
+    assert ex("cited").as_question().kind == "answerable"  # type: ignore[union-attr]
+    assert ex("abstain").as_question().kind == "unanswerable"  # type: ignore[union-attr]
+    # An answerable question shown wrong passages: through retrieval it finds the right
+    # one, so it cannot be scored as "should abstain".
+    assert ex("distractor").as_question() is None

@@ -82,7 +82,7 @@ def test_full_run_ships_then_a_worse_one_does_not(home_copy, embedder, tiny):
     held = [json.loads(x) for x in (ds / "heldout.jsonl").read_text().splitlines()]
     assert train and held and not {e["question"] for e in train} & {e["question"] for e in held}
     kinds = {e["kind"] for e in train + held}
-    assert {"cited", "abstain"} <= kinds
+    assert {"cited", "abstain", "distractor"} <= kinds
     cited = next(e for e in train if e["kind"] == "cited")
     assert cited["prompt"].endswith("Answer:") and "Now the real task." in cited["prompt"]
     assert cited["completion"].startswith(" According to [1], ")
