@@ -45,20 +45,22 @@ def plot(summaries: Sequence[Summary], out: Path) -> list[Path]:
 
     paths = []
     fig, ax = plt.subplots(figsize=(6, 4))
-    for s in summaries:
-        for key, marker in (("keyword_recall", "o"), ("citation_validity", "s")):
+    # One colour per configuration, one marker per metric: labels on the points would
+    # overlap where configurations coincide (base and adapter often do).
+    for i, s in enumerate(summaries):
+        for key, marker, label in (
+            ("keyword_recall", "o", "keyword recall"),
+            ("citation_validity", "s", "citation validity"),
+        ):
             value = getattr(s, key)
             if value is not None:
-                ax.scatter(s.latency_p50_s, value, marker=marker, s=60)
-                ax.annotate(
-                    f"{s.config}",
-                    (s.latency_p50_s, value),
-                    textcoords="offset points",
-                    xytext=(5, 4),
-                    fontsize=8,
-                )
+                ax.scatter(
+                    s.latency_p50_s, value, marker=marker, s=60, color=f"C{i}",
+                    alpha=0.8, label=f"{s.config}: {label}",
+                )  # fmt: skip
+    ax.legend(fontsize=7, loc="best")
     ax.set_xlabel("p50 latency (s)")
-    ax.set_ylabel("quality (o keyword recall, □ citation validity)")
+    ax.set_ylabel("quality (○ keyword recall, □ citation validity)")
     ax.set_ylim(-0.05, 1.05)
     ax.set_title("Quality vs latency per configuration")
     fig.tight_layout()
