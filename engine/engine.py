@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 ABSTAIN_TEXT = "The docs don't cover this. The closest passages are listed below."
 MODEL_DECLINED_TEXT = "No answer could be written from the closest passages; they are listed below."
 DEGRADED_TEXT = "The model is unavailable, so here are the most relevant passages."
-UNSUPPORTED_NOTICE = "This answer cites no passage: check it against the sources."
+UNSUPPORTED_NOTICE = (
+    "No passage supports this answer: check it against the passages the model was given."
+)
 _DECLINED = re.compile(r"^\W*(the )?docs (do not|don't) cover (this|that)\b", re.I)
 
 
@@ -240,6 +242,9 @@ class Engine:
             yield StreamEvent(answer=answer)
             return
         unsupported = not citations
+        if unsupported:
+            # Nothing to cite, but the user still needs the passages to check it against.
+            citations = self._sources(used)
         answer = self._answer(
             question, name, checked.text, citations, timings, t0,
             unsupported=unsupported, notice=UNSUPPORTED_NOTICE if unsupported else "",

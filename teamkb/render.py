@@ -27,7 +27,7 @@ def answer_text(answer: Answer, *, include_body: bool = True) -> str:
     if answer.notice:
         out.append(f"\nNote: {answer.notice}")
     if answer.citations:
-        label = "Closest passages" if answer.abstained else "Sources"
+        label = "Closest passages" if answer.abstained or answer.unsupported else "Sources"
         out.append(f"\n{label}:")
         out.extend(citation_line(c) for c in answer.citations)
     return "\n".join(out)

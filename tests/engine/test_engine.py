@@ -138,3 +138,20 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_unsupported_answer_is_flagged_and_lists_the_passages_to_check(handbook_home, embedder):
+    from tests.fakes.ollama_server import FakeOllama
+
+    with FakeOllama(lambda request: "I've already done that.") as server:
+        gen = GeneratorSettings(backend="ollama", ollama_host=server.url, use_adapter=False)
+        engine = build_engine(
+            make_settings(handbook_home, generator=gen, answer_cache=False), embedder=embedder
+        )
+        answer = engine.ask("How do I roll back a deploy?")
+    assert answer.unsupported and not answer.abstained
+    assert answer.text == "I've already done that."
+    assert "No passage supports this answer" in answer.notice
+    # The passages the model was given, for the user to check the answer against.
+    assert [c.n for c in answer.citations] == [1, 2, 3]
+    assert answer.citations[0].source == "deploys/rollback.md"
