@@ -102,16 +102,20 @@ def fake_ollama():
         yield server
 
 
+def ollama_settings(home: Path, url: str) -> Settings:
+    """Settings whose generator is the `ollama` client pointed at a stand-in server."""
+    return make_settings(
+        home,
+        answer_cache=False,
+        generator=GeneratorSettings(
+            backend="ollama", ollama_host=url, ollama_model="gemma3:270m",
+            use_adapter=False, timeout_s=10,
+        ),
+    )  # fmt: skip
+
+
 @pytest.fixture
 def ollama_engine(handbook_home: Path, embedder, fake_ollama) -> Engine:
     """The real engine and the real `ollama` client, talking to the stand-in server:
     fast, deterministic cited answers for front-end tests."""
-    settings = make_settings(
-        handbook_home,
-        answer_cache=False,
-        generator=GeneratorSettings(
-            backend="ollama", ollama_host=fake_ollama.url, ollama_model="gemma3:270m",
-            use_adapter=False, timeout_s=10,
-        ),
-    )  # fmt: skip
-    return build_engine(settings, embedder=embedder)
+    return build_engine(ollama_settings(handbook_home, fake_ollama.url), embedder=embedder)

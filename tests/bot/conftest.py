@@ -25,8 +25,7 @@ from bot.context import BotContext
 from bot.server import SlackHTTPServer
 from bot.settings import ChannelSettings, SlackSettings
 from engine import Answer, Engine, Turn, build_engine
-from engine.settings import GeneratorSettings
-from tests.conftest import make_settings
+from tests.conftest import ollama_settings
 from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlack, signed_headers
 
 SECRET = "test-signing-secret"
@@ -185,15 +184,7 @@ def private_docs(tmp_path: Path) -> Path:
 @pytest.fixture
 def two_collection_engine(home_copy: Path, embedder, fake_ollama, private_docs: Path) -> Engine:
     """The handbook plus a 'private' collection, answering through the stand-in Ollama."""
-    settings = make_settings(
-        home_copy,
-        answer_cache=False,
-        generator=GeneratorSettings(
-            backend="ollama", ollama_host=fake_ollama.url, ollama_model="gemma3:270m",
-            use_adapter=False, timeout_s=10,
-        ),
-    )  # fmt: skip
-    engine = build_engine(settings, embedder=embedder)
+    engine = build_engine(ollama_settings(home_copy, fake_ollama.url), embedder=embedder)
     engine.sync([private_docs], collection="private")
     return engine
 
