@@ -38,6 +38,10 @@ class FinetuneConfig:
     holdout_fraction: float = 0.2
     eval_questions: int = 12  # held-out questions asked at the gate (0: all)
     check_questions: str = ""  # fixed general-ability questions file (JSONL)
+    # The team's own questions (the `teamkb eval answers` format), scored by the gate
+    # together with the held-out sample: synthesized questions alone can miss what
+    # users ask.
+    gate_questions: str = ""
     # gate
     ship_margin: float = 0.02  # candidate score must beat the service's by this much
     check_tolerance: float = 0.05  # allowed drop on the general-ability check set

@@ -285,6 +285,8 @@ def _run(
         una = [q for q in questions if q.kind == "unanswerable"]
         half = max(1, cfg.eval_questions // 2)
         questions = ans[: cfg.eval_questions - min(half, len(una))] + una[:half]
+    if cfg.gate_questions:
+        questions += load_questions(Path(cfg.gate_questions))
     if not questions:
         raise TeamkbError("The held-out split is empty: raise holdout_fraction.")
     service, cand = _eval_pair(serve, questions, service_gen, cand_gen, embedder, collection)

@@ -17,7 +17,7 @@ from engine.settings import GeneratorSettings
 from finetune.config import FinetuneConfig
 from finetune.pipeline import RetrainLocked, history, retrain, rollback, run_lock
 from finetune.tiny import TinyModel, make_tiny_model
-from tests.conftest import HANDBOOK, make_settings
+from tests.conftest import HANDBOOK, QUESTIONS, make_settings
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +99,17 @@ def test_full_run_ships_then_a_worse_one_does_not(home_copy, embedder, tiny):
     )
     answer = engine.ask("how do I roll back a deploy?")
     assert answer.adapter == "adapter.gguf" and not answer.degraded
-    # a run that cannot win leaves the pointer where it is
-    worse = retrain(settings, _cfg(tiny, ship_margin=10.0), embedder=embedder)
+    # a run that cannot win leaves the pointer where it is; the team's own questions
+    # join the held-out sample at the gate
+    team = home_copy / "team-questions.jsonl"
+    team.write_text(QUESTIONS.read_text().splitlines()[0] + "\n")
+    worse = retrain(
+        settings, _cfg(tiny, ship_margin=10.0, gate_questions=str(team)), embedder=embedder
+    )
     assert not worse.shipped and "below the ship margin" in worse.reason
+    gated = json.loads((worse.run_dir / "manifest.json").read_text())["metrics"]["heldout"]
+    shipped = json.loads((out.run_dir / "manifest.json").read_text())["metrics"]["heldout"]
+    assert gated["candidate"]["questions"] == shipped["candidate"]["questions"] + 1
     assert read_current(home_copy) == pointer
     assert "Not shipped" in worse.report.read_text()
     entries = history(home_copy)
