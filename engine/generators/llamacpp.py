@@ -76,7 +76,11 @@ class LlamaCppGenerator:
 
     @property
     def adapter(self) -> str:
-        return self.lora_path.name if self.lora_path else ""
+        # Shipped adapters are all named adapter.gguf in a folder per version: the folder
+        # is what tells them apart (in answers, feedback and the answer-cache key).
+        if not self.lora_path:
+            return ""
+        return f"{self.lora_path.parent.name}/{self.lora_path.name}"
 
     @property
     def context_tokens(self) -> int:

@@ -98,7 +98,7 @@ def test_full_run_ships_then_a_worse_one_does_not(home_copy, embedder, tiny):
         embedder=embedder,
     )
     answer = engine.ask("how do I roll back a deploy?")
-    assert answer.adapter == "adapter.gguf" and not answer.degraded
+    assert answer.adapter == f"{out.name}/adapter.gguf" and not answer.degraded
     # a run that cannot win leaves the pointer where it is; the team's own questions
     # join the held-out sample at the gate
     team = home_copy / "team-questions.jsonl"
