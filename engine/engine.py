@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -15,10 +14,11 @@ from engine.citations import check_citations, ground
 from engine.errors import ConfigError, GeneratorUnavailable, InvalidQuestion
 from engine.followups import retrieval_query
 from engine.ports import Generator
-from engine.prompting import PROMPT_VERSION, build_prompt
+from engine.prompting import PROMPT_VERSION, build_prompt, is_declined, prompt_budget
 from engine.settings import Settings
 from engine.types import Answer, Citation, Passage, StreamEvent, Turn
 from knowledge.embedding import Embedder
+from knowledge.fusion import rrf_scores
 from knowledge.store import Hit, KnowledgeStore, SearchMode, sql_quote
 from knowledge.sync import ProgressFn, SyncReport, sync_collection
 
@@ -30,7 +30,6 @@ DEGRADED_TEXT = "The model is unavailable, so here are the most relevant passage
 UNSUPPORTED_NOTICE = (
     "No passage supports this answer: check it against the passages the model was given."
 )
-_DECLINED = re.compile(r"^\W*(the )?docs (do not|don't) cover (this|that)\b", re.I)
 
 
 class Engine:
@@ -202,7 +201,7 @@ class Engine:
             return
         try:
             t2 = time.perf_counter()
-            budget = gen.context_tokens - gen.max_tokens - 16
+            budget = prompt_budget(gen.context_tokens, gen.max_tokens)
             prompt, used = build_prompt(
                 question,
                 passages[: self.settings.retrieval.prompt_passages],
@@ -232,7 +231,7 @@ class Engine:
         checked = check_citations(grounded, len(used))
         citations = tuple(self._citation(new, used[old - 1]) for new, old in
                           enumerate(checked.used, start=1))  # fmt: skip
-        if not checked.text or _DECLINED.search(checked.text):
+        if not checked.text or is_declined(checked.text):
             # The model itself found no answer in the passages: that is an abstention.
             answer = self._answer(
                 question, name, MODEL_DECLINED_TEXT, self._sources(used), timings, t0,
@@ -261,14 +260,10 @@ class Engine:
         if query == question:
             return own
         expanded = self.search(query, collection=collection)
-        scores: dict[str, float] = {}
-        by_id: dict[str, Passage] = {}
-        for ranking in (own, expanded):
-            for rank, p in enumerate(ranking, start=1):
-                scores[p.id] = scores.get(p.id, 0.0) + 1.0 / (10 + rank)
-                by_id.setdefault(p.id, p)
+        by_id = {p.id: p for p in [*expanded, *own]}
+        scores = rrf_scores([[p.id for p in own], [p.id for p in expanded]], [1.0, 1.0], k=10)
         best = sorted(scores, key=lambda pid: -scores[pid])
-        return [by_id[pid] for pid in best[: self.settings.retrieval.k]]
+        return [by_id[str(pid)] for pid in best[: self.settings.retrieval.k]]
 
     def _validate(self, question: str) -> str:
         question = question.strip()
@@ -339,10 +334,4 @@ class Engine:
 
     def _store(self, key: str | None, answer: Answer) -> None:
         if self.cache is not None and key is not None and not answer.degraded:
-            data = answer.to_json()
-            data["citations"] = [
-                {**c.to_json(), "collection": c.collection, "snippet": c.snippet,
-                 "updated_at": c.updated_at}
-                for c in answer.citations
-            ]  # fmt: skip
-            self.cache.put(key, data)
+            self.cache.put(key, answer.to_record())

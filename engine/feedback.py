@@ -9,7 +9,7 @@ File: `<home>/feedback.sqlite`. Schema (the nightly retraining and the eval read
       user, channel, thread_ts TEXT  who asked, where ('' thread_ts: a slash command)
       question, answer TEXT
       citations TEXT           JSON list of citation dicts (n, source, title, heading,
-                               lines, url, collection, updated_at)
+                               lines, url, collection, snippet, updated_at)
       model, adapter, collection TEXT
       shared_at TEXT           set once when "Share in channel" posted it
       payload TEXT             the whole Answer as JSON (flags, notice), to re-render it
@@ -94,21 +94,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _citations(answer: Answer) -> list[dict[str, Any]]:
-    return [
-        {**c.to_json(), "collection": c.collection, "updated_at": c.updated_at}
-        for c in answer.citations
-    ]
-
-
-def _citations_json(answer: Answer) -> str:
-    return json.dumps(_citations(answer))
-
-
-def _payload(answer: Answer) -> dict[str, Any]:
-    return {**answer.to_json(), "citations": _citations(answer)}
-
-
 class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -132,12 +117,13 @@ class FeedbackStore:
     # -- answers -------------------------------------------------------------------
     def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "") -> str:
         answer_id = secrets.token_hex(8)
+        record = answer.to_record()
         with self._lock, self._connect() as db:
             db.execute(
                 "INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?,'',?)",
                 (answer_id, _now(), user, channel, thread_ts, answer.question, answer.text,
-                 _citations_json(answer), answer.model, answer.adapter, answer.collection,
-                 json.dumps(_payload(answer))),
+                 json.dumps(record["citations"]), answer.model, answer.adapter,
+                 answer.collection, json.dumps(record)),
             )  # fmt: skip
         return answer_id
 

@@ -58,6 +58,10 @@ class Citation:
     snippet: str = ""
     updated_at: str = ""
 
+    def to_record(self) -> dict[str, Any]:
+        """Every field, for stores that read the citation back (`Answer.from_json`)."""
+        return {**asdict(self), "lines": list(self.lines)}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "n": self.n,
@@ -99,6 +103,10 @@ class Answer:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
+    def to_record(self) -> dict[str, Any]:
+        """`to_json` with full citations: what caches and stores keep and read back."""
+        return {**self.to_json(), "citations": [c.to_record() for c in self.citations]}
+
     @classmethod
     def from_json(cls, data: dict[str, Any], question: str) -> Answer:
         cites = tuple(
@@ -131,6 +139,8 @@ class Prompt:
     system: str
     user: str
     completion: str
+    # Source of each numbered passage: sources[n - 1] is what marker [n] points at.
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,3 @@ class StreamEvent:
 
     token: str = ""
     answer: Answer | None = None
-
-
-def citation_to_full_json(c: Citation) -> dict[str, Any]:
-    return {**asdict(c), "lines": list(c.lines)}

@@ -44,6 +44,7 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def model(self) -> Any:
@@ -77,12 +78,15 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        hit = self._query_cache.get(text)
-        if hit is not None:
-            self._query_cache.move_to_end(text)
-            return hit
+        # Front ends call this from several threads; the LRU bookkeeping must not race.
+        with self._cache_lock:
+            hit = self._query_cache.get(text)
+            if hit is not None:
+                self._query_cache.move_to_end(text)
+                return hit
         vec = self.embed_documents([text])[0]
-        self._query_cache[text] = vec
-        if len(self._query_cache) > 1024:
-            self._query_cache.popitem(last=False)
+        with self._cache_lock:
+            self._query_cache[text] = vec
+            if len(self._query_cache) > 1024:
+                self._query_cache.popitem(last=False)
         return vec

@@ -10,9 +10,21 @@ exact-term matches (config keys, error codes, names) as tie-breakers and boosts.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable, Sequence
 
 import pyarrow as pa
 from lancedb.rerankers import RRFReranker
+
+
+def rrf_scores(
+    rankings: Sequence[Sequence[Hashable]], weights: Sequence[float], k: int
+) -> dict[Hashable, float]:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings."""
+    scores: defaultdict[Hashable, float] = defaultdict(float)
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] += weight / (k + rank)
+    return scores
 
 
 class WeightedRRFReranker(RRFReranker):
@@ -27,11 +39,11 @@ class WeightedRRFReranker(RRFReranker):
     def rerank_hybrid(
         self, query: str, vector_results: pa.Table, fts_results: pa.Table
     ) -> pa.Table:
-        scores: defaultdict[int, float] = defaultdict(float)
-        for table, weight in ((vector_results, self.vector_weight), (fts_results, self.fts_weight)):
-            ids = table["_rowid"].to_pylist() if table else []
-            for rank, row_id in enumerate(ids, start=1):
-                scores[row_id] += weight / (rank + self.K)
+        scores = rrf_scores(
+            [t["_rowid"].to_pylist() if t else [] for t in (vector_results, fts_results)],
+            [self.vector_weight, self.fts_weight],
+            self.K,
+        )
         combined = self.merge_results(vector_results, fts_results)
         relevance = [scores[r] for r in combined["_rowid"].to_pylist()]
         combined = combined.append_column(

@@ -23,7 +23,7 @@ COMMANDS = [
     "teamkb.commands.ask",
     "teamkb.commands.evaluate",
     "teamkb.commands.serve",
-    "teamkb.commands.retrain",
+    "finetune.cli",  # retrain, adapter
 ]
 
 

@@ -29,6 +29,8 @@ class OllamaGenerator:
         import ollama
 
         self.host = host
+        # Shown to users when Ollama fails: never with credentials from the URL.
+        self.where = _without_userinfo(host)
         self.base_model = model
         # An adapter is served by Ollama as its own model tag (FROM base + ADAPTER).
         self.adapter_model = adapter_model
@@ -84,10 +86,21 @@ class OllamaGenerator:
                 if text:
                     yield text
         except httpx.TimeoutException as exc:
-            raise GenerationTimeout(f"Ollama at {self.host} timed out") from exc
+            raise GenerationTimeout(f"Ollama at {self.where} timed out") from exc
         except ollama.ResponseError as exc:
             raise GeneratorUnavailable(
                 f"Ollama refused the request ({exc.status_code}): {exc.error}"
             ) from exc
         except (httpx.HTTPError, ConnectionError, OSError) as exc:
-            raise GeneratorUnavailable(f"Ollama at {self.host} is unreachable") from exc
+            raise GeneratorUnavailable(f"Ollama at {self.where} is unreachable") from exc
+
+
+def _without_userinfo(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not parts.username and not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))

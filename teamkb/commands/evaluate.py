@@ -1,4 +1,5 @@
-"""`teamkb eval retrieval --beir DIR` (and, from the eval module, `eval answers`)."""
+"""`teamkb eval retrieval --beir DIR`; `eval answers` and `make-questions` come from
+`teamkb.commands.eval_answers`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.settings import Settings
+from teamkb.commands.eval_answers import register_eval
 from teamkb.render import dumps
-
-# Subcommands of `teamkb eval` that other modules contribute: name → module with
-# `register_eval(eval_sub)`.
-EXTRA_EVAL_MODULES = ["teamkb.commands.eval_answers"]
 
 
 def register(sub: Any) -> None:
@@ -26,16 +24,7 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=run_retrieval)
-    import importlib
-
-    for name in EXTRA_EVAL_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register_eval(esub)
+    register_eval(esub)  # answers, make-questions
 
 
 def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:

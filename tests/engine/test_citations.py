@@ -61,3 +61,20 @@ def test_followups_borrow_the_previous_question_for_retrieval():
     standalone = "Which Kafka topics does the notifier consume from in production?"
     assert retrieval_query(standalone, history) == standalone
     assert retrieval_query("hi", None) == "hi"
+
+
+def test_declining_is_read_from_the_opening_only():
+    from engine.prompting import DECLINE, is_declined
+
+    assert is_declined(DECLINE) and is_declined("the docs don't cover that.")
+    assert is_declined("I cannot answer this from the excerpts.")
+    assert not is_declined("The docs do not mention X, but deploys use shipit [1].")
+    assert not is_declined("Rotate it every 90 days [1].")
+
+
+def test_prompt_knows_the_source_behind_each_marker():
+    passages = [_p(1, "alpha"), _p(2, "beta")]
+    prompt, used = build_prompt(
+        "q?", passages, count_tokens=lambda s: len(s) // 4, budget_tokens=2000
+    )
+    assert prompt.sources == ("doc1.md", "doc2.md") == tuple(p.source for p in used)

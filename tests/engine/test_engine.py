@@ -5,7 +5,6 @@ import dataclasses
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -77,14 +76,14 @@ def test_questions_are_validated(search_engine):
         search_engine.ask("why " * 1000)
 
 
-def test_cache_is_instant_and_a_reindex_invalidates_it(home_copy, embedder, fake_ollama):
+def test_cache_serves_repeats_and_a_reindex_invalidates_it(home_copy, embedder, fake_ollama):
     gen = GeneratorSettings(backend="ollama", ollama_host=fake_ollama.url, use_adapter=False)
     engine = build_engine(make_settings(home_copy, generator=gen), embedder=embedder)
     first = engine.ask("How do I roll back a deploy?")
     assert not first.cached and len(fake_ollama.requests) == 1
-    t0 = time.perf_counter()
+    # Speed is bench/ask_latency.py's job; here: served from the cache, model untouched.
     again = engine.ask("how do I roll back a  deploy?")
-    assert again.cached and (time.perf_counter() - t0) < 0.02
+    assert again.cached
     assert again.text == first.text and again.citations == first.citations
     assert len(fake_ollama.requests) == 1
     # A re-index that changes anything publishes a new version: the entry is unreachable.

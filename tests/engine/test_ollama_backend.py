@@ -100,3 +100,13 @@ def test_live_ollama_answers(handbook_home, embedder):
     answer = engine.ask("How do I roll back a deploy?")
     assert not answer.degraded, answer.notice
     assert answer.text
+
+
+def test_failure_messages_never_show_credentials_from_the_host_url():
+    with FakeOllama() as server:
+        url = server.url
+    host = url.replace("http://", "http://admin:s3cret@")
+    with pytest.raises(GeneratorUnavailable) as err:
+        OllamaGenerator(host=host, model="gemma3:270m", timeout_s=2).generate(PROMPT)
+    assert "s3cret" not in str(err.value) and "admin" not in str(err.value)
+    assert url in str(err.value)
