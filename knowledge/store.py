@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -76,6 +76,13 @@ def validate_collection(name: str) -> str:
 
 def sql_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _id_filters(ids: list[str], batch: int = 500) -> Iterator[tuple[list[str], str]]:
+    """`id IN (...)` filters in batches: one filter per batch keeps each SQL short."""
+    for i in range(0, len(ids), batch):
+        part = ids[i : i + batch]
+        yield part, "id IN (" + ",".join(sql_quote(x) for x in part) + ")"
 
 
 class KnowledgeStore:
@@ -165,10 +172,7 @@ class KnowledgeStore:
 
     def vectors_for(self, table: Any, ids: Iterable[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        id_list = list(ids)
-        for i in range(0, len(id_list), 500):
-            part = id_list[i : i + 500]
-            where = "id IN (" + ",".join(sql_quote(x) for x in part) + ")"
+        for part, where in _id_filters(list(ids)):
             rows = table.search().where(where).select(["id", "vector"]).limit(len(part))
             for row in rows.to_list():
                 out[row["id"]] = np.asarray(row["vector"], dtype=np.float32)
@@ -191,9 +195,8 @@ class KnowledgeStore:
 
     @staticmethod
     def delete_ids(table: Any, ids: Sequence[str]) -> None:
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            table.delete("id IN (" + ",".join(sql_quote(x) for x in part) + ")")
+        for _, where in _id_filters(list(ids)):
+            table.delete(where)
 
     def publish(self, collection: str, table: Any) -> int:
         """Bring indexes up to date, then move the `published` tag to this version."""

@@ -6,6 +6,7 @@ chunks whose text merely moved reuse their vector; chunks of vanished files are 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -85,8 +86,6 @@ def iter_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
 
 
 def _file_hash(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha1(data).hexdigest()
 
 
