@@ -1,62 +1,74 @@
-"""Training throughput of the CPU LoRA path (transformers + peft) on Gemma 3 270M.
+"""Training throughput of the LoRA path (`finetune.train.train_lora`) on Gemma 3 270M.
 
-    python bench/train_throughput.py [--steps 3] [--batch 8] [--seq 43]
+    python bench/train_throughput.py [--steps 3] [--batch 4] [--words 500]
 
 Loads the packaged GGUF through transformers (dequantised to fp32; cached as an HF
-folder under the data home), adds the configured LoRA (q/k/v/o) and times a few
-optimiser steps on random tokens. Prints tokens/s and s/step.
+folder under the data home) and runs the real training loop, the one `teamkb retrain`
+runs, on synthetic examples of about --words words of prompt each. Prints the same
+tokens/s as the retrain report, and s/step.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import random
+import sys
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import machine  # also sets the offline environment
+
+_WORDS = ("deploy", "service", "rollback", "cache", "token", "index", "shard", "alert", "queue")
+
+
+def synthetic_examples(n: int, words: int, seed: int = 0) -> list:
+    from finetune.dataset import Example
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        prompt = " ".join(rng.choice(_WORDS) for _ in range(words)) + "\nAnswer:"
+        answer = f" According to [1], the {rng.choice(_WORDS)} takes {i + 1} minutes.\n"
+        out.append(Example(f"bench-{i}", "cited", f"q{i}?", prompt, answer))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--seq", type=int, default=43)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--words", type=int, default=500, help="prompt words per example")
     ap.add_argument("--home", type=Path, default=Path(".teamkb"))
     args = ap.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
     from engine.settings import Settings
     from finetune.config import FinetuneConfig
     from finetune.pipeline import prepare_base
-    from finetune.train import load_cpu
+    from finetune.train import train_lora
 
     cfg = FinetuneConfig()
+    cfg = replace(cfg, steps=args.steps, batch_size=args.batch, eval_every=args.steps + 1)
     t0 = time.perf_counter()
     hf_dir, _ = prepare_base(Settings(home=args.home.resolve()), cfg)
-    model, tok = load_cpu(hf_dir, cfg)
-    load_s = time.perf_counter() - t0
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    ids = torch.randint(10, len(tok) - 10, (args.batch, args.seq))
-    model.train()
-    times = []
-    for _ in range(args.steps + 1):  # the first step warms up allocators
-        t = time.perf_counter()
-        loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        times.append(time.perf_counter() - t)
-    step_s = sum(times[1:]) / args.steps
+    prep_s = time.perf_counter() - t0
+    examples = synthetic_examples(max(args.batch * args.steps, 8), args.words, cfg.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        tr = train_lora(hf_dir, examples, [], cfg, Path(tmp))
+        total_s = time.perf_counter() - t0
+    print(f"machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(
-        f"machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPU cores, torch {torch.__version__} threads "
-        f"{torch.get_num_threads()}"
+        f"base prepared in {prep_s:.1f} s; model load + LoRA + save {total_s - tr.seconds:.1f} s; "
+        f"rank {cfg.rank} on {','.join(cfg.target_modules)}, device {tr.device}"
     )
-    print(f"model load + LoRA: {load_s:.1f} s; rank {cfg.rank} on {','.join(cfg.target_modules)}")
     print(
-        f"batch {args.batch} x {args.seq} tokens: {step_s:.2f} s/step, "
-        f"{args.batch * args.seq / step_s:.0f} training tokens/s"
+        f"{tr.steps} steps at batch {args.batch} of ~{args.words}-word prompts: "
+        f"{tr.seconds / max(tr.steps, 1):.2f} s/step, {tr.tokens_per_s:.0f} training tokens/s"
     )
 
 

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.context import BotContext
 from bot.listeners import actions, commands, events
@@ -31,6 +32,10 @@ def create_app(
             token=settings.bot_token or None,
             base_url=settings.api_url or WebClient.BASE_URL,
         )
+    # Slack answers a burst with 429 + Retry-After: wait that long and retry once
+    # rather than lose the answer.
+    if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
     ctx = BotContext(engine, settings, store)
     app = App(
         client=client,

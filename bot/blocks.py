@@ -182,9 +182,16 @@ def actions(answer_id: str, *, shareable: bool) -> Block:
 
 
 def fallback_text(answer: Answer) -> str:
-    """The notification / screen-reader text that goes with the blocks."""
-    text = answer.text
-    return text if len(text) <= FALLBACK_CHARS else text[: FALLBACK_CHARS - 1] + "…"
+    """The notification / screen-reader text that goes with the blocks, escaped like
+    them: a `<!channel>` in a doc must not ping anyone."""
+    text = escape(answer.text)
+    if len(text) <= FALLBACK_CHARS:
+        return text
+    text = text[: FALLBACK_CHARS - 1]
+    amp = text.rfind("&", -4)  # never end on half an entity (&amp; &lt; &gt;)
+    if amp != -1 and ";" not in text[amp:]:
+        text = text[:amp]
+    return text + "…"
 
 
 def message_blocks(text: str) -> list[Block]:

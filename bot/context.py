@@ -9,7 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +111,16 @@ class BotContext:
     def idle(self, timeout: float = 30.0) -> bool:
         """Wait until no answer is being made (tests, shutdown)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
+            # Again after each wait: a finished job may have queued another.
             with self._lock:
-                if not self._pending:
-                    return True
-            time.sleep(0.01)
-        return False
+                pending = [f for f in self._pending if not f.done()]
+            if not pending:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            wait(pending, timeout=remaining)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)

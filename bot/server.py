@@ -2,71 +2,82 @@
 
 Bolt's `app.start()` runs the same dispatch on a single-threaded `http.server.HTTPServer`
 bound to 0.0.0.0: one slow client would hold up every other request, and `--host` could
-not be honoured. This is that server, threaded, with a host and a /health endpoint.
+not be honoured. This is Bolt's own WSGI adapter (`SlackRequestHandler`) on a threaded
+wsgiref server, with a host, a /health endpoint and a cap on the request size.
 Put it behind a TLS-terminating proxy: Slack only calls https URLs.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import socketserver
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Slack's payloads are a few KB; anything this big is not from Slack.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of slash commands must not be refused
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """wsgiref prints a line per request on stderr: send it to the debug log instead."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+def _plain(start_response: StartResponse, status: str, body: str) -> Iterable[bytes]:
+    data = body.encode("utf-8")
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApplication:
+    """GET /health → "ok"; POST `path` → Bolt; bodies over MAX_BODY_BYTES → 413."""
+    bolt = SlackRequestHandler(app, path=path)
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/health":
+            return _plain(start_response, "200 OK", "ok")
+        # Checked before anything reads the body.
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            return _plain(start_response, "400 Bad Request", "Bad Content-Length")
+        if length > MAX_BODY_BYTES:
+            return _plain(start_response, "413 Content Too Large", "Request too large")
+        return bolt(environ, start_response)
+
+    return application
 
 
 class SlackHTTPServer:
     def __init__(
         self, app: App, host: str = "0.0.0.0", port: int = 3000, path: str = EVENTS_PATH
     ) -> None:
-        bolt_path = path
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("%s " + format, self.address_string(), *args)
-
-            def do_GET(self) -> None:
-                if self.path.partition("?")[0] == "/health":
-                    self._send(200, {"Content-Type": ["text/plain"]}, "ok")
-                else:
-                    self._send(404, {}, "")
-
-            def do_POST(self) -> None:
-                request_path, _, query = self.path.partition("?")
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode("utf-8") if length else ""
-                if request_path != bolt_path:
-                    self._send(404, {}, "")
-                    return
-                req = BoltRequest(body=body, query=query, headers=self.headers)  # type: ignore[arg-type]
-                resp: BoltResponse = app.dispatch(req)
-                self._send(resp.status, resp.headers, resp.body)
-
-            def _send(self, status: int, headers: dict[str, Any], body: str | dict) -> None:
-                data = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
-                self.send_response(status)
-                for k, vs in headers.items():
-                    if k.lower() == "content-length":
-                        continue
-                    for v in vs if isinstance(vs, list | tuple) else [vs]:
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 128  # a burst of slash commands must not be refused
-
-        self.httpd = Server((host, port), Handler)
+        self.httpd = make_server(
+            host, port, wsgi_app(app, path),
+            server_class=ThreadingWSGIServer, handler_class=_QuietHandler,
+        )  # fmt: skip
         self._thread: threading.Thread | None = None
 
     @property

@@ -26,7 +26,6 @@ from engine.settings import Settings
 
 _KNOWN = {
     "rate_limit_per_minute", "workers", "history_turns", "default_collections", "channels",
-    "answer_timeout_s",
 }  # fmt: skip
 
 

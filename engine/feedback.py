@@ -11,7 +11,7 @@ File: `<home>/feedback.sqlite`. Schema (the nightly retraining and the eval read
       citations TEXT           JSON list of citation dicts (n, source, title, heading,
                                lines, url, collection, snippet, updated_at)
       model, adapter, collection TEXT
-      shared_at TEXT           set once when "Share in channel" posted it
+      shared_at TEXT           set when "Share in channel" posted it ('' again if it failed)
       payload TEXT             the whole Answer as JSON (flags, notice), to re-render it
 
     feedback  one row per verdict
@@ -149,6 +149,11 @@ class FeedbackStore:
                 (_now(), answer_id),
             )
             return cur.rowcount == 1
+
+    def unmark_shared(self, answer_id: str) -> None:
+        """Undo `mark_shared` when the post failed, so that the user can share again."""
+        with self._lock, self._connect() as db:
+            db.execute("UPDATE answers SET shared_at = '' WHERE id = ?", (answer_id,))
 
     def answered_thread(self, channel: str, thread_ts: str) -> bool:
         with self._connect() as db:

@@ -20,17 +20,21 @@ from engine.evaluation.answers import Question
 from engine.evaluation.questions import (
     DocChunk,
     feedback_records,
+    feedback_target,
     keywords_of,
     question_for,
     unanswerable_questions,
 )
-from engine.prompting import build_prompt
+from engine.prompting import DECLINE, build_prompt
 from engine.types import Passage
 from finetune.config import FinetuneConfig
 
 log = logging.getLogger(__name__)
 
-ABSTAIN_ANSWER = "The docs do not cover this."
+ABSTAIN_COMPLETION = f" {DECLINE}\n"
+# Tokens kept free beside prompt + answer within max_seq_tokens: BOS, and the few tokens
+# by which the whole prompt can tokenize longer than its pieces counted one by one.
+_SEQ_SLACK = 8
 Search = Callable[[str], Sequence[Passage]]
 CountTokens = Callable[[str], int]
 
@@ -113,9 +117,20 @@ def split_of(question: str, fraction: float) -> str:
     return "heldout" if (h % 10_000) / 10_000 < fraction else "train"
 
 
-def _prompt(question: str, passages: Sequence[Passage], count: CountTokens, budget: int) -> str:
-    prompt, _ = build_prompt(question, passages, count_tokens=count, budget_tokens=budget)
-    return prompt.completion
+def _prompt(
+    question: str,
+    passages: Sequence[Passage],
+    count: CountTokens,
+    budget: int,
+    *,
+    completion: str,
+    max_seq_tokens: int,
+) -> tuple[str, list[Passage]]:
+    """The completion prompt and the passages it holds. The budget is capped so that the
+    prompt and `completion` fit max_seq_tokens: training drops longer examples."""
+    budget = min(budget, max_seq_tokens - count(completion) - _SEQ_SLACK)
+    prompt, kept = build_prompt(question, passages, count_tokens=count, budget_tokens=budget)
+    return prompt.completion, kept
 
 
 def build_examples(
@@ -130,6 +145,7 @@ def build_examples(
     rng = random.Random(cfg.seed)
     out: list[Example] = []
     k = max(1, cfg.passages_per_example)
+    seq = cfg.max_seq_tokens
     for c in chunks:
         q = question_for(c)
         kws = keywords_of(c.text)
@@ -139,57 +155,78 @@ def build_examples(
         distractors = rng.sample(others, min(k - 1, len(others)))
         slot = rng.randrange(len(distractors) + 1)
         passages = [chunk_passage(d) for d in distractors]
-        passages.insert(slot, chunk_passage(c))
-        prompt = _prompt(q, passages, count_tokens, budget_tokens)
+        gold = chunk_passage(c)
+        passages.insert(slot, gold)
         answer = f" {cited_answer(c, slot + 1, kws)}\n"
-        out.append(
-            Example(f"cite-{c.id[:12]}", "cited", q, prompt, answer, (c.source,), tuple(kws))
+        prompt, kept = _prompt(
+            q, passages, count_tokens, budget_tokens, completion=answer, max_seq_tokens=seq
         )
+        # The label must cite the gold passage as the prompt holds it, whole: when the
+        # budget trimmed or dropped it, the example would teach citing the wrong thing.
+        if slot < len(kept) and kept[slot] == gold:
+            out.append(
+                Example(f"cite-{c.id[:12]}", "cited", q, prompt, answer, (c.source,), tuple(kws))
+            )
+        else:
+            log.debug("skipped %s: its gold passage does not fit the prompt budget", c.id)
         # The same question over passages that do not hold the answer: abstain.
         if others and rng.random() < 0.3:
             wrong = [chunk_passage(d) for d in rng.sample(others, min(k, len(others)))]
-            prompt = _prompt(q, wrong, count_tokens, budget_tokens)
-            out.append(
-                Example(f"miss-{c.id[:12]}", "distractor", q, prompt, f" {ABSTAIN_ANSWER}\n")
+            prompt, _ = _prompt(
+                q,
+                wrong,
+                count_tokens,
+                budget_tokens,
+                completion=ABSTAIN_COMPLETION,
+                max_seq_tokens=seq,
             )
+            out.append(Example(f"miss-{c.id[:12]}", "distractor", q, prompt, ABSTAIN_COMPLETION))
     for uq in unanswerable_questions():
         found = (
             list(search(uq.question))[:k]
             if search
             else [chunk_passage(d) for d in rng.sample(list(chunks), min(k, len(chunks)))]
         )
-        prompt = _prompt(uq.question, found, count_tokens, budget_tokens)
-        out.append(Example(uq.id, "abstain", uq.question, prompt, f" {ABSTAIN_ANSWER}\n"))
+        prompt, _ = _prompt(
+            uq.question,
+            found,
+            count_tokens,
+            budget_tokens,
+            completion=ABSTAIN_COMPLETION,
+            max_seq_tokens=seq,
+        )
+        out.append(Example(uq.id, "abstain", uq.question, prompt, ABSTAIN_COMPLETION))
     for r in feedback:
-        ex = _feedback_example(r, k, count_tokens, budget_tokens, search)
+        ex = _feedback_example(r, k, count_tokens, budget_tokens, seq, search)
         if ex:
             out.append(ex)
     return out
 
 
 def _feedback_example(
-    r: dict[str, Any], k: int, count: CountTokens, budget: int, search: Search | None
+    r: dict[str, Any],
+    k: int,
+    count: CountTokens,
+    budget: int,
+    max_seq_tokens: int,
+    search: Search | None,
 ) -> Example | None:
     """A helpful answer (or the user's correction) over what retrieval finds now."""
     question = str(r.get("question") or "").strip()
-    verdict = r.get("verdict")
-    if verdict == "correction":
-        target = str(r.get("correction") or "").strip()
-    elif verdict == "helpful":
-        target = str(r.get("answer") or "").strip()
-    else:  # "not_helpful" answers teach nothing to imitate
-        target = ""
-    if not question or not target or search is None:
+    target = feedback_target(r)  # None for "not_helpful": nothing to imitate
+    if not question or target is None or search is None:
         return None
-    target = " ".join(target.split())
     passages = list(search(question))[:k]
     if not passages:
         return None
-    prompt = _prompt(question, passages, count, budget)
+    completion = f" {target}\n"
+    prompt, _ = _prompt(
+        question, passages, count, budget, completion=completion, max_seq_tokens=max_seq_tokens
+    )
     sources = tuple(dict.fromkeys(p.source for p in passages))
     h = hashlib.sha1(question.encode()).hexdigest()[:12]
     return Example(
-        f"fb-{h}", "feedback", question, prompt, f" {target}\n", sources, tuple(keywords_of(target))
+        f"fb-{h}", "feedback", question, prompt, completion, sources, tuple(keywords_of(target))
     )
 
 

@@ -25,16 +25,8 @@ from engine.errors import TeamkbError
 
 log = logging.getLogger(__name__)
 
-_MODULES = {
-    "q_proj": "attn_q",
-    "k_proj": "attn_k",
-    "v_proj": "attn_v",
-    "o_proj": "attn_output",
-    "gate_proj": "ffn_gate",
-    "up_proj": "ffn_up",
-    "down_proj": "ffn_down",
-}
-_KEY = re.compile(r"layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_([AB])\.weight$")
+# peft's key for one LoRA matrix: "base_model.model.<HF weight name>.lora_A.weight".
+_KEY = re.compile(r"^(?:base_model\.model\.)?(.+)\.lora_([AB])\.weight$")
 
 
 class ExportError(TeamkbError):
@@ -47,16 +39,12 @@ class BaseInfo:
     tensors: frozenset[str]
     n_head: int
     n_head_kv: int
+    n_blocks: int = 0
 
 
 def _field(reader: Any, key: str) -> Any:
     f = reader.fields.get(key)
-    if f is None:
-        return None
-    if hasattr(f, "contents"):
-        return f.contents()
-    value = f.parts[f.data[0]]
-    return bytes(value).decode() if value.dtype == np.uint8 else value[0]
+    return None if f is None else f.contents()
 
 
 def base_info(base_gguf: Path) -> BaseInfo:
@@ -68,7 +56,18 @@ def base_info(base_gguf: Path) -> BaseInfo:
     kv = _field(r, f"{arch}.attention.head_count_kv") or heads
     heads = int(heads[0] if isinstance(heads, list) else heads)
     kv = int(kv[0] if isinstance(kv, list) else kv)
-    return BaseInfo(arch, frozenset(t.name for t in r.tensors), heads, kv)
+    blocks = int(_field(r, f"{arch}.block_count") or 0)
+    return BaseInfo(arch, frozenset(t.name for t in r.tensors), heads, kv, blocks)
+
+
+def tensor_names(arch: str, n_blocks: int) -> Any:
+    """gguf's HF → llama.cpp tensor-name map for an architecture (as the GGUF names it)."""
+    import gguf
+
+    by_name = {v: k for k, v in gguf.MODEL_ARCH_NAMES.items()}
+    if arch not in by_name:
+        raise ExportError(f"The base GGUF's architecture {arch!r} is unknown to gguf.")
+    return gguf.get_tensor_name_map(by_name[arch], n_blocks)
 
 
 def lora_to_gguf(adapter_dir: Path, base_gguf: Path, out: Path) -> Path:
@@ -80,13 +79,14 @@ def lora_to_gguf(adapter_dir: Path, base_gguf: Path, out: Path) -> Path:
     conf = json.loads((adapter_dir / "adapter_config.json").read_text())
     weights = load_file(str(adapter_dir / "adapter_model.safetensors"))
     info = base_info(base_gguf)
+    names = tensor_names(info.arch, info.n_blocks)
     pairs: dict[str, dict[str, np.ndarray]] = {}
     for key, value in weights.items():
         m = _KEY.search(key)
-        if not m or m.group(2) not in _MODULES:
+        name = names.get_name(f"{m[1]}.weight", try_suffixes=(".weight", ".bias")) if m else None
+        if m is None or name is None:
             raise ExportError(f"Cannot map adapter tensor {key} to a llama.cpp tensor.")
-        name = f"blk.{m.group(1)}.{_MODULES[m.group(2)]}.weight"
-        pairs.setdefault(name, {})[m.group(3)] = value.astype(np.float32)
+        pairs.setdefault(name, {})[m.group(2)] = value.astype(np.float32)
     missing = sorted(set(pairs) - info.tensors)
     if missing:
         raise ExportError(

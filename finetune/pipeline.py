@@ -24,6 +24,7 @@ from engine.adapters import AdapterPointer, adapters_dir, read_current, write_cu
 from engine.errors import TeamkbError
 from engine.evaluation.answers import EvalConfig, Question, Summary, evaluate, load_questions
 from engine.evaluation.answers import result as eval_result
+from engine.prompting import prompt_budget
 from engine.settings import Settings
 from finetune.config import FinetuneConfig
 
@@ -252,7 +253,7 @@ def _run(
         load_chunks(settings, collection),
         cfg,
         count_tokens=count_tokens,
-        budget_tokens=g.n_ctx - g.max_tokens - 16,
+        budget_tokens=prompt_budget(g.n_ctx, g.max_tokens),
         search=lambda q: search_engine.search(q, collection=collection),
         home=home,
     )
@@ -264,8 +265,7 @@ def _run(
             name, run_dir, False, reason, ds.version, metrics, report=run_dir / "report.md"
         )
     stage("train")
-    val = [e for e in ds.heldout]
-    tr = train_lora(hf_dir, ds.train, val, cfg, run_dir / "train")
+    tr = train_lora(hf_dir, ds.train, ds.heldout, cfg, run_dir / "train")
     metrics["training"] = tr.to_json()
     stage("export")
     cand_gguf = lora_to_gguf(tr.adapter_dir, base_gguf, run_dir / "adapter.gguf")

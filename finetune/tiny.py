@@ -14,19 +14,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# HF Llama parameter names → llama.cpp's GGUF names (convert_hf_to_gguf's mapping).
-_LAYER_MAP = {
-    "input_layernorm": "attn_norm",
-    "self_attn.q_proj": "attn_q",
-    "self_attn.k_proj": "attn_k",
-    "self_attn.v_proj": "attn_v",
-    "self_attn.o_proj": "attn_output",
-    "post_attention_layernorm": "ffn_norm",
-    "mlp.gate_proj": "ffn_gate",
-    "mlp.up_proj": "ffn_up",
-    "mlp.down_proj": "ffn_down",
-}
-
 
 @dataclass(frozen=True)
 class TinyModel:
@@ -154,26 +141,18 @@ def write_llama_gguf(model: object, sp: object, path: Path) -> Path:
     w.add_unk_token_id(0)
     w.add_add_bos_token(True)
     w.add_add_eos_token(False)
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, cfg.num_hidden_layers)
     for name, tensor in model.state_dict().items():  # type: ignore[attr-defined]
         data = tensor.detach().float().numpy().copy()
-        w.add_tensor(gguf_name(name), _to_gguf(name, data, n_head, n_kv))
+        gguf_name = names.get_name(name, try_suffixes=(".weight", ".bias"))
+        if gguf_name is None:
+            raise ValueError(f"No GGUF name for the Llama tensor {name}.")
+        w.add_tensor(gguf_name, _to_gguf(name, data, n_head, n_kv))
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
     return path
-
-
-def gguf_name(hf_name: str) -> str:
-    if hf_name == "model.embed_tokens.weight":
-        return "token_embd.weight"
-    if hf_name == "model.norm.weight":
-        return "output_norm.weight"
-    if hf_name == "lm_head.weight":
-        return "output.weight"
-    parts = hf_name.split(".")  # model.layers.{i}.{module...}.weight
-    i, module = parts[2], ".".join(parts[3:-1])
-    return f"blk.{i}.{_LAYER_MAP[module]}.{parts[-1]}"
 
 
 def _to_gguf(name: str, data: np.ndarray, n_head: int, n_kv: int) -> np.ndarray:

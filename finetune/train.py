@@ -163,6 +163,7 @@ def train_lora(
     """Train, keep the adapter with the best validation loss, stop early after
     `patience` evaluations without improvement. Loss curves go to losses.csv/json."""
     import torch
+    from transformers import get_cosine_schedule_with_warmup
 
     torch.manual_seed(cfg.seed)
     device = "cuda" if cuda_available() else "cpu"
@@ -178,13 +179,9 @@ def train_lora(
     opt = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate
     )
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: (
-            min(1.0, (s + 1) / max(1, cfg.steps // 10))
-            * 0.5
-            * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
-        ),
+    # linear warm-up over the first tenth of the steps, then cosine decay to zero
+    sched = get_cosine_schedule_with_warmup(
+        opt, num_warmup_steps=max(1, cfg.steps // 10), num_training_steps=cfg.steps
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     adapter_dir = out_dir / "adapter"
@@ -207,16 +204,18 @@ def train_lora(
         if on_step:
             on_step(step)
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            if vrows:
-                v = _val_loss(model, vrows, pad, cfg.batch_size, device)
-                rec["val_loss"] = round(v, 5)
-            else:
-                v = float(loss)  # no validation data: the latest adapter is the best
-            if v < best - cfg.min_delta:
-                best, bad_evals = v, 0
+            if not vrows:
+                # No validation data: training loss is too noisy to select or stop on,
+                # so the latest adapter is kept and training runs all its steps.
                 model.save_pretrained(str(adapter_dir))
             else:
-                bad_evals += 1
+                v = _val_loss(model, vrows, pad, cfg.batch_size, device)
+                rec["val_loss"] = round(v, 5)
+                if v < best - cfg.min_delta:
+                    best, bad_evals = v, 0
+                    model.save_pretrained(str(adapter_dir))
+                else:
+                    bad_evals += 1
         history.append(rec)
         if bad_evals >= cfg.patience:
             stopped = True

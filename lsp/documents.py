@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 
@@ -16,13 +17,13 @@ MAX_LINE_CHARS = 10_000
 # Identifiers people hover in code and prose: ledger-api, ledger.max_batch_size, auth_svc.
 WORD_START = re.compile(r"[A-Za-z0-9_.\-]*$")
 WORD_END = re.compile(r"^[A-Za-z0-9_.\-]*")
-PREFIX = re.compile(r"[A-Za-z0-9_.\-]*$")
 
 
 def open_document(ls: Any, uri: str) -> Any | None:
     """The document if the client opened it and it is text of a sane size."""
-    # Only open documents: get_text_document() would read any path from disk.
-    doc = ls.workspace.text_documents.get(uri)
+    # Only open documents: get_text_document() would read any path from disk. pygls keys
+    # them by the unquoted URI (file:///a b.py for file:///a%20b.py).
+    doc = ls.workspace.text_documents.get(unquote(uri))
     if doc is None:
         return None
     source = doc.source
@@ -32,7 +33,9 @@ def open_document(ls: Any, uri: str) -> Any | None:
 
 
 def line_at(doc: Any, position: types.Position) -> tuple[str, int] | None:
-    """(line text, cursor column in code points), or None for a position off the text."""
+    """(line text, cursor column in code points), or None for a position off the text.
+
+    Splits the document once: call it once per request and pass the result on."""
     if position.line < 0 or position.character < 0:
         return None
     lines = doc.lines
@@ -41,35 +44,28 @@ def line_at(doc: Any, position: types.Position) -> tuple[str, int] | None:
     line = lines[position.line].rstrip("\r\n")
     if len(line) > MAX_LINE_CHARS:
         return None
+    codec = doc.position_codec
     # The codec clamps a column past the end; a client sending one is out of sync.
-    if position.character > len(line.encode("utf-16-le")) // 2:
+    if position.character > codec.client_num_units(line):
         return None
     try:
-        col = doc.position_from_client_units(position).character
+        col = codec.position_from_client_units([line], types.Position(0, position.character))
     except Exception:  # the codec rejects positions it cannot map
         return None
-    if col > len(line):
+    if col.character > len(line):
         return None
-    return line, col
+    return line, col.character
 
 
-def word_at(doc: Any, position: types.Position) -> str:
-    found = line_at(doc, position)
-    if found is None:
-        return ""
-    line, col = found
+def word_at(line: str, col: int) -> str:
     start = WORD_START.search(line[:col])
     end = WORD_END.search(line[col:])
     word = (start.group(0) if start else "") + (end.group(0) if end else "")
     return word.strip(".-")
 
 
-def prefix_at(doc: Any, position: types.Position) -> str | None:
-    found = line_at(doc, position)
-    if found is None:
-        return None
-    line, col = found
-    m = PREFIX.search(line[:col])
+def prefix_at(line: str, col: int) -> str:
+    m = WORD_START.search(line[:col])
     return m.group(0).lstrip(".-") if m else ""
 
 

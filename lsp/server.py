@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +32,8 @@ EngineFactory = Callable[[Settings], Engine]
 ASK_METHOD = "teamkb/ask"
 CMD_ANSWER = "teamkb.answer"
 CMD_SYNC = "teamkb.sync"
+MAX_CACHED_ANSWERS = 256
+PULL_TIMEOUT_S = 5.0
 
 
 class AskCancelled(Exception):
@@ -49,7 +52,12 @@ class TeamkbServer(LanguageServer):
         self.base_settings = settings
         self.config = LspSettings.from_engine(settings)
         self.vocabulary = Vocabulary()
-        self.answers: dict[str, Answer] = {}
+        # (collection, normalized question) -> answer, oldest first.
+        self.answers: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+        # (collection, source) -> file URI of the document, or "" when none is on disk.
+        self._file_uris: dict[tuple[str, str], str] = {}
+        # Set once the first workspace/configuration pull is applied (or not coming).
+        self._first_pull = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         # Two workers: one slow ask or sync never starves hovers on a 2-core laptop.
         self.executor = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="teamkb")
@@ -72,7 +80,7 @@ class TeamkbServer(LanguageServer):
 
     def _set_generator(self, engine: Engine, backend: str) -> None:
         current = engine.settings.generator.backend if engine.generator is not None else "none"
-        if backend == current and (engine.generator is not None or backend == "none"):
+        if backend == current:
             return
         gen_settings = dataclasses.replace(
             self.base_settings.generator,
@@ -97,7 +105,26 @@ class TeamkbServer(LanguageServer):
         return None
 
     async def engine(self) -> Engine:
-        return await asyncio.wrap_future(self._engine)
+        """The engine, once loaded and configured with the client's settings."""
+        engine = await asyncio.wrap_future(self._engine)
+        await self.settings_ready()
+        return engine
+
+    def _pulls_settings(self) -> bool:
+        caps = self.client_capabilities.workspace
+        return bool(caps and caps.configuration)
+
+    async def settings_ready(self) -> None:
+        """Wait (bounded) for the first settings pull: a request that arrives right after
+        `initialized` must not run with teamkb.toml's settings instead of the client's."""
+        if self._first_pull.is_set() or not self._pulls_settings():
+            return
+        # Applying them waits for the engine: time the bounded wait from there.
+        await asyncio.wrap_future(self._engine)
+        try:
+            await asyncio.wait_for(self._first_pull.wait(), PULL_TIMEOUT_S + 5)
+        except TimeoutError:
+            log.warning("no client settings after %.0fs, going on without", PULL_TIMEOUT_S + 5)
 
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -109,20 +136,27 @@ class TeamkbServer(LanguageServer):
             return
         old, self.config = self.config, new
         log.info("settings: %s", new)
-        engine = await self.engine()
+        self._file_uris.clear()
+        # Not self.engine(): that waits for the settings being applied here.
+        engine = await asyncio.wrap_future(self._engine)
         if new.generator != old.generator:
             await self.off_loop(self._set_generator, engine, new.generator)
         if new.collection != old.collection:
             await self.off_loop(self._refresh_vocabulary, engine)
 
     async def pull_settings(self) -> None:
-        caps = self.client_capabilities.workspace
-        if not (caps and caps.configuration):
-            return
         try:
+            if self._pulls_settings():
+                await self._pull_settings()
+        finally:
+            self._first_pull.set()
+
+    async def _pull_settings(self) -> None:
+        try:
+            params = types.ConfigurationParams(items=[types.ConfigurationItem(section="teamkb")])
             result = await asyncio.wait_for(
-                self.workspace_configuration_async(types.ConfigurationParams(
-                    items=[types.ConfigurationItem(section="teamkb")])), 5)  # fmt: skip
+                self.workspace_configuration_async(params), PULL_TIMEOUT_S
+            )
         except Exception as exc:
             log.warning("workspace/configuration failed, keeping teamkb.toml: %s", exc)
             return
@@ -140,8 +174,6 @@ class TeamkbServer(LanguageServer):
         def work() -> Answer:
             answer = None
             for event in engine.ask_stream(question, collection=name, cancelled=stop.is_set):
-                if stop.is_set():
-                    raise AskCancelled(question)
                 if event.answer is not None:
                     answer = event.answer
             if answer is None:
@@ -155,7 +187,13 @@ class TeamkbServer(LanguageServer):
             log.info("ask cancelled: %r", question[:80])
             raise
         answer = self.trim(answer)
-        self.answers[normalize_question(question)] = answer
+        if not answer.degraded:
+            # A degraded answer is the generator failing: asking again may do better.
+            key = (name, normalize_question(question))
+            self.answers[key] = answer
+            self.answers.move_to_end(key)
+            while len(self.answers) > MAX_CACHED_ANSWERS:
+                self.answers.popitem(last=False)
         return answer
 
     def trim(self, answer: Answer) -> Answer:
@@ -165,21 +203,42 @@ class TeamkbServer(LanguageServer):
             return dataclasses.replace(answer, citations=answer.citations[:limit])
         return answer
 
-    def cached_answer(self, question: str) -> Answer | None:
-        return self.answers.get(normalize_question(question))
+    def cached_answer(self, question: str, collection: str | None = None) -> Answer | None:
+        name = collection or self.config.collection
+        return self.answers.get((name, normalize_question(question)))
+
+    def index_changed(self) -> None:
+        """After a sync: cached answers and links may point at what is gone."""
+        self.answers.clear()
+        self._file_uris.clear()
 
     def answers_dir(self) -> Path:
         return self.base_settings.home / "lsp-answers"
+
+    def resolve_folder(self, folder: str) -> Path:
+        """A docs folder as given in settings; relative ones are under the workspace root."""
+        p = Path(folder).expanduser()
+        if p.is_absolute():
+            return p
+        root = self.workspace.root_path
+        return Path(root) / p if root else p.resolve()
 
     def citation_link(self, source: str, lines: tuple[int, int], url: str, collection: str) -> str:
         """The collection's URL if it has one, else a file URI with a line anchor."""
         if url and url != source:
             return url
-        for folder in self.base_settings.collection(collection).paths or self.config.docs_folders:
-            path = Path(folder) / source
-            if path.is_file():
-                return f"{path.resolve().as_uri()}#L{lines[0]}"
-        return source
+        key = (collection, source)
+        uri = self._file_uris.get(key)
+        if uri is None:
+            uri = ""
+            configured = self.base_settings.collection(collection).paths
+            for folder in configured or self.config.docs_folders:
+                path = self.resolve_folder(folder) / source
+                if path.is_file():
+                    uri = path.resolve().as_uri()
+                    break
+            self._file_uris[key] = uri
+        return f"{uri}#L{lines[0]}" if uri else source
 
 
 def slug(text: str) -> str:

@@ -18,6 +18,7 @@ GENERATORS = ("llamacpp", "ollama", "none")
 @dataclass(frozen=True)
 class LspSettings:
     collection: str
+    # The client's override only; empty means the collection's configured paths.
     docs_folders: tuple[str, ...] = ()
     generator: str = "none"
     max_sources: int = 3
@@ -26,11 +27,7 @@ class LspSettings:
     def from_engine(cls, settings: Settings) -> LspSettings:
         section = settings.section("lsp")
         name = str(section.get("collection") or settings.default_collection)
-        base = cls(
-            collection=name,
-            docs_folders=tuple(settings.collection(name).paths),
-            generator=settings.generator.backend,
-        )
+        base = cls(collection=name, generator=settings.generator.backend)
         return base.merged(section)
 
     def merged(self, data: Any) -> LspSettings:

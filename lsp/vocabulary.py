@@ -53,15 +53,21 @@ def summarize(text: str, limit: int = 320) -> str:
     return out[:limit].rstrip() + ("…" if len(out) > limit else "")
 
 
-def _sentence_with(text: str, needle: str) -> str:
+def sentence_with(text: str, needle: str, *, loose: bool = False) -> str:
+    """The table row or sentence of `text` that names `needle` (loose: compared after
+    `normalize`), else a summary of the whole text."""
+
+    def names(s: str) -> bool:
+        return normalize(needle) in normalize(s) if loose else needle in s
+
     for line in text.splitlines():
-        if needle in line and line.lstrip().startswith("|"):
+        if line.lstrip().startswith("|") and names(line):
             # A settings-table row: "key · default · meaning" reads as a definition.
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             return " · ".join(c for c in cells if c)[:320]
     flat = " ".join(text.split())
     for sentence in SENTENCE_END.split(flat):
-        if needle in sentence:
+        if names(sentence):
             return sentence[:320]
     return summarize(text)
 
@@ -100,13 +106,11 @@ class Vocabulary:
         if not key:
             return []
         start = bisect.bisect_left(self._keys, key)
-        out: list[Entry] = []
-        for k in self._keys[start:]:
-            if not k.startswith(key) or len(out) >= limit:
-                break
-            out.append(self._by_key[k])
-        out.sort(key=lambda e: (KINDS.index(e.kind), len(e.label)))
-        return out
+        end = bisect.bisect_left(self._keys, key + "\U0010ffff", lo=start)
+        # Rank every match before cutting: a term late in the alphabet beats a code span.
+        found = [self._by_key[k] for k in self._keys[start:end]]
+        found.sort(key=lambda e: (KINDS.index(e.kind), e.key))
+        return found[:limit]
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> Vocabulary:
@@ -134,7 +138,7 @@ class Vocabulary:
             for m in CODE_SPAN.finditer(text):
                 span = m.group(1).strip()
                 if span and not span.startswith("-") and "  " not in span:
-                    entries.append(Entry(span, "code", _sentence_with(text, f"`{m.group(1)}`"),
+                    entries.append(Entry(span, "code", sentence_with(text, f"`{m.group(1)}`"),
                                          source, lines, heading))  # fmt: skip
         return cls(entries)
 

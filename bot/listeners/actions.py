@@ -68,6 +68,7 @@ def register(app: App, ctx: BotContext) -> None:
                 unfurl_media=False,
             )
         except SlackApiError as exc:
+            ctx.store.unmark_shared(stored.id)  # not posted: the user may try again
             log.warning("share failed: %s", exc.response.get("error"))
             text = GENERIC_ERROR
             if exc.response.get("error") in {"not_in_channel", "channel_not_found"}:

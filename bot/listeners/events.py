@@ -24,8 +24,8 @@ def register(app: App, ctx: BotContext) -> None:
 
     @app.event("message")
     def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        # Edits, joins, bot posts (ours included) and other subtypes are not questions.
-        if event.get("subtype") or event.get("bot_id"):
+        # Edits, joins and other subtypes are not questions (bots: see `handle`).
+        if event.get("subtype"):
             return
         text = event.get("text") or ""
         bot_user = context.bot_user_id or ""
@@ -41,6 +41,10 @@ def register(app: App, ctx: BotContext) -> None:
 
 
 def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    # Bots (ours included) are never answered, whether they mention us or not: two bots
+    # could otherwise answer each other forever.
+    if event.get("bot_id") or event.get("subtype") == "bot_message":
+        return
     channel, ts, user = event.get("channel", ""), event.get("ts", ""), event.get("user", "")
     if not (channel and ts and user):
         return
@@ -51,7 +55,7 @@ def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client:
         return
     thread_ts = event.get("thread_ts") or ts
     question = strip_mentions(event.get("text") or "")
-    bot_user = context.bot_user_id or ""
+    bot_user, bot_id = context.bot_user_id or "", context.bot_id or ""
 
     def tell(message: str) -> None:
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=message)
@@ -68,7 +72,7 @@ def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client:
         history: list[Turn] = []
         if event.get("thread_ts") and event["thread_ts"] != ts:
             history = thread_history(client, channel, thread_ts, ts, bot_user,
-                                     ctx.settings.history_turns)  # fmt: skip
+                                     ctx.settings.history_turns, bot_id=bot_id)  # fmt: skip
         answer = ctx.answer(question, channel, history)
         answer_id = ctx.store.add_answer(answer, user=user, channel=channel, thread_ts=thread_ts)
         client.chat_postMessage(
@@ -84,17 +88,31 @@ def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client:
 
 
 def thread_history(
-    client: WebClient, channel: str, thread_ts: str, before_ts: str, bot_user: str, turns: int
+    client: WebClient,
+    channel: str,
+    thread_ts: str,
+    before_ts: str,
+    bot_user: str,
+    turns: int,
+    *,
+    bot_id: str = "",
 ) -> list[Turn]:
-    """The thread's messages before `before_ts` as engine Turns (ours → assistant)."""
+    """The thread's messages before `before_ts` as engine Turns.
+
+    Only this bot's own messages (its `bot_user` id or `bot_id`) are the assistant's;
+    people's and other bots' messages are the user's. Reads the first 100 replies only
+    (no paging): the history keeps the last `turns` of those.
+    """
     resp = client.conversations_replies(channel=channel, ts=thread_ts, limit=100)
     history: list[Turn] = []
     for m in resp.get("messages") or []:
-        if m.get("ts") == before_ts or float(m.get("ts", 0)) > float(before_ts):
+        if float(m.get("ts", 0)) >= float(before_ts):
             continue
         if m.get("subtype") not in (None, "bot_message"):
             continue
-        ours = bool(m.get("bot_id")) or (bool(bot_user) and m.get("user") == bot_user)
+        ours = (bool(bot_id) and m.get("bot_id") == bot_id) or (
+            bool(bot_user) and m.get("user") == bot_user
+        )
         text = (m.get("text") or "") if ours else strip_mentions(m.get("text") or "")
         if text:
             history.append(Turn(role="assistant" if ours else "user", text=text))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,10 +16,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.citations import markers
+from engine.citations import cited_sources, markers
 from engine.errors import ConfigError, GeneratorUnavailable
 from engine.ports import Generator
-from engine.prompting import build_prompt
+from engine.prompting import build_prompt, is_declined, prompt_budget
 from engine.settings import Settings
 from engine.types import Prompt
 
@@ -29,15 +28,6 @@ log = logging.getLogger(__name__)
 CONFIG_NAMES = ("base", "rag", "adapter", "hybrid")
 Kind = Literal["answerable", "unanswerable"]
 RECALL_K = 5
-
-# What a model (or the engine) says when it abstains, in the phrasings small models use.
-_ABSTAIN = re.compile(
-    r"do(?:es)? not cover|don't cover|not covered|no (?:relevant )?information|"
-    r"cannot answer|can't answer|not (?:mentioned|documented)|do not (?:say|mention)",
-    re.I,
-)
-_HEADER = re.compile(r"^\[(\d+)\] (.+?) › ", re.M)
-_TASK = "Now the real task."
 
 
 @dataclass(frozen=True)
@@ -129,29 +119,22 @@ def citation_precision(
     text: str, passage_sources: Sequence[str], gold: Sequence[str]
 ) -> float | None:
     """Share of valid markers whose passage comes from a gold source."""
-    cited = [passage_sources[n - 1] for n in markers(text) if 1 <= n <= len(passage_sources)]
+    cited = cited_sources(text, passage_sources)
     if not cited or not gold:
         return None
     return sum(1 for s in cited if s in set(gold)) / len(cited)
 
 
-def is_abstention(text: str) -> bool:
-    return bool(_ABSTAIN.search(text))
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
 
 
-def prompt_sources(completion: str) -> list[str]:
-    """Sources of the passages in a completion prompt, in marker order (the worked
-    example's passages come before the real task and are not counted)."""
-    _, _, task = completion.partition(_TASK)
-    return [m.group(2) for m in _HEADER.finditer(task)]
-
-
-def percentile(values: Sequence[float], q: float) -> float:
+def p95(values: Sequence[float]) -> float:
+    """The nearest-rank 95th percentile (0 for no values)."""
     if not values:
         return 0.0
     s = sorted(values)
-    idx = min(len(s) - 1, max(0, round(q * (len(s) - 1))))
-    return s[idx]
+    return s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
 
 
 # -- running -----------------------------------------------------------------------------
@@ -224,8 +207,9 @@ def grade(
     error: str = "",
 ) -> Outcome:
     """Score one answer. `raw` is the model's output (markers as written), `shown` what
-    the user saw; keywords are looked for in both so engine clean-up costs nothing."""
-    abstained = abstained or is_abstention(shown or raw)
+    the user saw; keywords are looked for in both so engine clean-up costs nothing.
+    An answer that opens by declining counts as abstaining (the engine's own check)."""
+    abstained = abstained or is_declined(shown or raw)
     answerable = q.kind == "answerable"
     return Outcome(
         question_id=q.id,
@@ -250,10 +234,18 @@ def _ask_without_retrieval(gen: Generator, q: Question) -> tuple[str, float]:
         q.question,
         [],
         count_tokens=gen.count_tokens,
-        budget_tokens=gen.context_tokens - gen.max_tokens - 16,
+        budget_tokens=prompt_budget(gen.context_tokens, gen.max_tokens),
     )
     text = gen.generate(prompt)
     return text, time.perf_counter() - t0
+
+
+def _warm_up(gen: Generator, q: Question) -> None:
+    """One untimed answer, so the first timed question does not pay the model load."""
+    try:
+        _ask_without_retrieval(gen, q)
+    except GeneratorUnavailable as exc:  # the timed questions record the error
+        log.warning("warm-up failed: %s", exc)
 
 
 def evaluate(
@@ -266,6 +258,7 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
 ) -> list[Outcome]:
     """Ask every question in every configuration and grade each answer."""
+    from engine.engine import Engine
     from engine.factory import build_engine
 
     settings = replace(settings, answer_cache=False)  # a cached answer has no latency
@@ -274,13 +267,22 @@ def evaluate(
     search_engine = None
     if any(c.retrieval for c in configs):
         search_engine = build_engine(settings, embedder=embedder, with_generator=False)
-        embedder = search_engine.embedder
         for q in questions:
             hits = search_engine.search(q.question, collection=collection, k=RECALL_K)
             retrieved[q.id] = [p.source for p in hits]
     for cfg in configs:
         rec = RecordingGenerator(cfg.generator)
-        engine = build_engine(settings, embedder=embedder, generator=rec) if cfg.retrieval else None
+        engine = None
+        if cfg.retrieval and search_engine is not None:
+            # one store and embedder for every configuration; only the generator differs
+            engine = Engine(
+                settings=settings,
+                store=search_engine.store,
+                embedder=search_engine.embedder,
+                generator=rec,
+            )
+        if questions:
+            _warm_up(cfg.generator, questions[0])
         for q in questions:
             rec.reset()
             error = ""
@@ -293,11 +295,11 @@ def evaluate(
                         error = answer.notice
                 else:
                     shown, latency = _ask_without_retrieval(rec, q)
-                    abstained = False
+                    abstained = is_declined(shown)
             except GeneratorUnavailable as exc:
                 shown, latency, abstained, error = "", 0.0, False, str(exc)
             raw = rec.last_text or ""
-            sources = prompt_sources(rec.last_prompt.completion) if rec.last_prompt else []
+            sources = rec.last_prompt.sources if rec.last_prompt else ()
             tokens = rec.count_tokens(raw) if raw else 0
             outcomes.append(
                 grade(
@@ -383,8 +385,8 @@ def summarize(outcomes: Sequence[Outcome]) -> list[Summary]:
                 ),
                 abstention_accuracy=_mean([1.0 if o.abstention_correct else 0.0 for o in una]),
                 false_abstention=_mean([1.0 if o.abstained else 0.0 for o in ans]),
-                latency_p50_s=percentile(lat, 0.5),
-                latency_p95_s=percentile(lat, 0.95),
+                latency_p50_s=median(lat),
+                latency_p95_s=p95(lat),
                 tokens_per_answer=statistics.fmean([o.tokens for o in rows]) if rows else 0.0,
                 errors=sum(1 for o in rows if o.error),
             )

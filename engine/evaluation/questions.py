@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,22 +124,25 @@ def feedback_records(home: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
-        return [_as_dict(r) for r in FeedbackStore(path).records()]
+        return [asdict(r) for r in FeedbackStore(path).records()]
     except Exception as exc:  # a damaged store must not break evaluation or retraining
         log.warning("could not read feedback from %s: %s", path, exc)
         return []
 
 
-def _as_dict(record: Any) -> dict[str, Any]:
-    if isinstance(record, dict):
-        return record
-    if hasattr(record, "to_json"):
-        return record.to_json()
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(record) and not isinstance(record, type):
-        return asdict(record)
-    return dict(vars(record))
+def feedback_target(record: Mapping[str, Any]) -> str | None:
+    """The answer a feedback record endorses: the user's correction for "correction",
+    the answer itself for "helpful"; None for "not_helpful" (nothing to imitate) or
+    when that text is empty."""
+    verdict = record.get("verdict")
+    if verdict == "correction":
+        text = record.get("correction")
+    elif verdict == "helpful":
+        text = record.get("answer")
+    else:
+        return None
+    text = " ".join(str(text or "").split())
+    return text or None
 
 
 def questions_from_feedback(records: Sequence[dict[str, Any]]) -> list[Question]:
@@ -147,16 +150,13 @@ def questions_from_feedback(records: Sequence[dict[str, Any]]) -> list[Question]
     out = []
     for r in records:
         question = r.get("question") or ""
-        helpful = r.get("verdict") in ("helpful", "correction")
-        if not question or not helpful:
+        text = feedback_target(r)
+        if not question or text is None:
             continue
         sources = [
             c.get("source") if isinstance(c, dict) else str(c)
             for c in r.get("citations") or r.get("sources") or []
         ]
-        text = (r.get("correction") if r.get("verdict") == "correction" else "") or r.get(
-            "answer", ""
-        )
         kws = keywords_of(text)
         if sources:
             out.append(

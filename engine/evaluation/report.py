@@ -6,6 +6,7 @@ import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from engine.evaluation.answers import EvalResult, Summary
 
@@ -63,11 +64,7 @@ def plot(summaries: Sequence[Summary], out: Path) -> list[Path]:
     ax.set_ylabel("quality (○ keyword recall, □ citation validity)")
     ax.set_ylim(-0.05, 1.05)
     ax.set_title("Quality vs latency per configuration")
-    fig.tight_layout()
-    p = out / "quality_vs_latency.png"
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    paths.append(p)
+    paths.append(_save(fig, out / "quality_vs_latency.png"))
 
     metrics = [k for k, _ in COLUMNS[1:7]]
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -80,12 +77,17 @@ def plot(summaries: Sequence[Summary], out: Path) -> list[Path]:
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8)
     ax.set_title("Metrics per configuration")
-    fig.tight_layout()
-    p = out / "metrics.png"
-    fig.savefig(p, dpi=100)
-    plt.close(fig)
-    paths.append(p)
+    paths.append(_save(fig, out / "metrics.png"))
     return paths
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def write_report(result: EvalResult, out: Path, *, title: str = "Answer evaluation") -> Path:

@@ -51,24 +51,17 @@ def _command(question: str, uri: str = "", line: int | None = None) -> types.Com
 
 def register(server: TeamkbServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS,
-                    types.CodeLensOptions(resolve_provider=True))  # fmt: skip
+                    types.CodeLensOptions(resolve_provider=False))  # fmt: skip
     def code_lens(ls: TeamkbServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
         doc = open_document(ls, params.text_document.uri)
         if doc is None:
             return None
+        # Every lens carries its command: computing one is as cheap as resolving it.
         lenses = lenses_for(list(doc.lines))
-        # Clients without resolve support still get a runnable lens.
         for lens in lenses:
             data = lens.data or {}
             lens.command = _command(data["question"], params.text_document.uri, data["line"])
         return lenses
-
-    @server.feature(types.CODE_LENS_RESOLVE)
-    def code_lens_resolve(ls: TeamkbServer, lens: types.CodeLens) -> types.CodeLens:
-        data = lens.data if isinstance(lens.data, dict) else {}
-        if lens.command is None and data.get("question"):
-            lens.command = _command(str(data["question"]), "", data.get("line"))
-        return lens
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION)
     def code_action(

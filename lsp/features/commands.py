@@ -13,7 +13,9 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 
 from engine import USER_ERRORS, Answer
+from knowledge.chunking import HEADING_SEP
 from lsp.server import ASK_METHOD, CMD_ANSWER, CMD_SYNC, AskCancelled, TeamkbServer, slug
+from teamkb.render import location
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +71,9 @@ def register(server: TeamkbServer) -> None:
     @server.command(CMD_SYNC)
     async def sync_command(ls: TeamkbServer, *args: Any) -> dict[str, Any]:
         engine = await ls.engine()
-        folders = [_resolve(ls, f) for f in ls.config.docs_folders]
-        if not folders:
-            raise JsonRpcInvalidParams("No docs folders: set teamkb.docsFolders or "
-                                       "[collections.<name>] paths in teamkb.toml.")  # fmt: skip
+        # No client override: Engine.sync uses the collection's configured paths (and
+        # raises a ConfigError, made a clear message below, when there are none).
+        folders = [ls.resolve_folder(f) for f in ls.config.docs_folders]
         token = str(uuid.uuid4())
         progress = ls.work_done_progress
         loop = asyncio.get_running_loop()
@@ -93,7 +94,7 @@ def register(server: TeamkbServer) -> None:
                 loop.call_soon_threadsafe(progress.report, token, value)
 
         def work() -> Any:
-            result = engine.sync(folders, collection=ls.config.collection, progress=report)
+            result = engine.sync(folders or None, collection=ls.config.collection, progress=report)
             ls._refresh_vocabulary(engine)
             return result
 
@@ -101,6 +102,8 @@ def register(server: TeamkbServer) -> None:
             result = await ls.off_loop(work)
         except USER_ERRORS as exc:
             raise JsonRpcInvalidParams(str(exc)) from exc
+        else:
+            ls.index_changed()
         finally:
             if token:
                 progress.end(token, types.WorkDoneProgressEnd(message="done"))
@@ -128,14 +131,6 @@ def _field(params: Any, name: str) -> Any:
     return getattr(params, name, None)
 
 
-def _resolve(ls: TeamkbServer, folder: str) -> Path:
-    p = Path(folder).expanduser()
-    if p.is_absolute():
-        return p
-    root = ls.workspace.root_path
-    return Path(root) / p if root else p.resolve()
-
-
 def write_answer_file(ls: TeamkbServer, answer: Answer) -> Path:
     folder = ls.answers_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -144,10 +139,11 @@ def write_answer_file(ls: TeamkbServer, answer: Answer) -> Path:
     if answer.notice:
         lines += [f"> {answer.notice}", ""]
     if answer.citations:
-        lines += ["## Sources", ""]
+        heading = "Closest passages" if answer.abstained or answer.unsupported else "Sources"
+        lines += [f"## {heading}", ""]
         for c in answer.citations:
             link = ls.citation_link(c.source, c.lines, c.url, c.collection)
-            label = f"{c.title} › {c.heading}" if c.heading else (c.title or c.source)
-            lines.append(f"{c.n}. [{label}]({link}) — `{c.source}:{c.lines[0]}-{c.lines[1]}`")
+            label = f"{c.title}{HEADING_SEP}{c.heading}" if c.heading else (c.title or c.source)
+            lines.append(f"{c.n}. [{label}]({link}) — `{location(c.source, c.lines)}`")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

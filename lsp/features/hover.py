@@ -6,15 +6,15 @@ it never generates, so it stays fast. Nothing relevant enough: null, not noise."
 from __future__ import annotations
 
 import logging
-import re
 
 from lsprotocol import types
 
-from engine import Passage
+from engine import USER_ERRORS, Passage
+from knowledge.chunking import HEADING_SEP
 from lsp.documents import line_at, open_document, word_at
 from lsp.features.code_lens import question_in
 from lsp.server import TeamkbServer
-from lsp.vocabulary import Entry, normalize, summarize
+from lsp.vocabulary import Entry, normalize, sentence_with
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +40,19 @@ async def hover_at(ls: TeamkbServer, uri: str, position: types.Position) -> type
     found = line_at(doc, position)
     if found is None:
         return None
+    await ls.settings_ready()
     question = question_in(found[0])
-    if question:
-        answer = ls.cached_answer(question)
-        if answer is None:
-            return None
-        return _markdown(f"**teamkb answer**\n\n{answer.text}", [
+    answer = ls.cached_answer(question) if question else None
+    if answer is not None:
+        # Cached answers are already trimmed; a generated text cites by number, so its
+        # citations are never cut here.
+        body = f"**teamkb answer**\n\n{answer.text}"
+        if answer.notice:
+            body += f"\n\n> {answer.notice}"
+        return _markdown(body, [
             (c.title or c.source, ls.citation_link(c.source, c.lines, c.url, c.collection))
-            for c in answer.citations[: ls.config.max_sources]])  # fmt: skip
-    return await hover_for(ls, word_at(doc, position))
+            for c in answer.citations])  # fmt: skip
+    return await hover_for(ls, word_at(*found))
 
 
 async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
@@ -59,9 +63,14 @@ async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
     if entry is not None and entry.kind != "code":
         return _from_entry(ls, entry)
     engine = await ls.engine()
-    passages: list[Passage] = await ls.off_loop(
-        lambda: engine.search(term, collection=ls.config.collection, k=ls.config.max_sources)
-    )
+    try:
+        passages: list[Passage] = await ls.off_loop(
+            lambda: engine.search(term, collection=ls.config.collection, k=ls.config.max_sources)
+        )
+    except USER_ERRORS as exc:
+        # No index yet (before the first sync): nothing to show, and no error per hover.
+        log.debug("hover search for %r: %s", term, exc)
+        return None
     bar = engine.settings.retrieval.min_similarity
     needle = normalize(term)
     # Relevant means similar enough *and* naming the term: similarity alone lets common
@@ -71,7 +80,7 @@ async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
     if not relevant:
         return _from_entry(ls, entry) if entry is not None else None
     best = relevant[0]
-    summary = entry.summary if entry is not None else _summary_for(best, term)
+    summary = entry.summary if entry is not None else sentence_with(best.text, term, loose=True)
     links = [(_label(p.title, p.heading, p.source), ls.citation_link(p.source, p.lines, p.url,
                                                                   p.collection))
              for p in relevant[: ls.config.max_sources]]  # fmt: skip
@@ -93,16 +102,8 @@ def _from_entry(ls: TeamkbServer, e: Entry) -> types.Hover:
     )
 
 
-def _summary_for(p: Passage, term: str) -> str:
-    flat = " ".join(p.text.split())
-    for sentence in re.split(r"(?<=[.!?])\s+", flat):
-        if normalize(term) in normalize(sentence):
-            return summarize(sentence)
-    return summarize(p.text)
-
-
 def _label(title: str, heading: str, source: str) -> str:
-    return heading.split(" › ")[-1] if heading else (title or source)
+    return heading.split(HEADING_SEP)[-1] if heading else (title or source)
 
 
 def _markdown(body: str, links: list[tuple[str, str]]) -> types.Hover:

@@ -3,10 +3,12 @@ on what a user would see (what the bot posted to the stand-in Slack)."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.blocks import HELPFUL, NOT_HELPFUL, SHARE, SUGGEST, SUGGEST_VIEW
 from engine.errors import InvalidQuestion
@@ -76,6 +78,11 @@ def test_share_posts_publicly_once_and_removes_the_private_copy(ollama_engine, m
     [answer] = bot.wait_response(reply.rid)
     answer_id = buttons(answer["blocks"])[SHARE]
 
+    # Someone else clicking first (a forged click) neither posts nor uses up the share.
+    _, rid0 = bot.click(SHARE, answer_id, channel="C7", user="U2")
+    assert "no longer available" in bot.wait_response(rid0)[0]["text"]
+    assert bot.slack.of("chat.postMessage") == []
+
     click, rid = bot.click(SHARE, answer_id, channel="C7")
     assert click.status == 200 and click.elapsed < 1.0
     [post] = bot.slack.wait_for(lambda s: s.of("chat.postMessage"))
@@ -92,6 +99,25 @@ def test_share_posts_publicly_once_and_removes_the_private_copy(ollama_engine, m
     _, rid3 = bot.click(SHARE, answer_id, channel="C8", user="U1")
     assert "no longer available" in bot.wait_response(rid3)[0]["text"]
     assert len(bot.slack.of("chat.postMessage")) == 1
+
+
+def test_a_failed_share_can_be_retried(ollama_engine, make_bot):
+    bot = make_bot(ollama_engine)
+    reply = bot.command("how do I roll back a deploy?", channel="C7")
+    [answer] = bot.wait_response(reply.rid)
+    answer_id = buttons(answer["blocks"])[SHARE]
+
+    bot.slack.errors["chat.postMessage"] = "not_in_channel"
+    _, rid = bot.click(SHARE, answer_id, channel="C7")
+    [hint] = bot.wait_response(rid)
+    assert "/invite @teamkb" in hint["text"] and not hint.get("delete_original")
+
+    del bot.slack.errors["chat.postMessage"]  # the user invited the bot
+    _, rid2 = bot.click(SHARE, answer_id, channel="C7")
+    assert [r.get("delete_original") for r in bot.wait_response(rid2)] == [True]
+    posts = bot.slack.of("chat.postMessage")
+    assert len(posts) == 2 and posts[1]["channel"] == "C7"  # a failed try, then the post
+    assert bot.slack.threads and len(bot.slack.threads) == 1  # posted once
 
 
 def test_mention_is_answered_in_a_thread_once(ollama_engine, make_bot):
@@ -279,5 +305,45 @@ def test_bot_ignores_its_own_messages(ollama_engine, make_bot):
     own = {"type": "message", "user": BOT_USER, "bot_id": "BBOT", "text": "an answer",
            "ts": "1700000000.000100", "channel": "D1", "channel_type": "im"}  # fmt: skip
     assert bot.event(own).status == 200
+    # Another bot mentioning us is not answered either (two bots could loop forever).
+    other = {**bot.mention("what is ledger-api?"), "user": "UOTHER", "bot_id": "BOTHER"}
+    assert bot.event(other).status == 200
+    dm = {**other, "type": "message", "channel": "D1", "channel_type": "im",
+          "ts": "1700000000.000200"}  # fmt: skip
+    assert bot.event(dm).status == 200
     time.sleep(0.3)
+    bot.ctx.idle()
     assert bot.engine.asks == []
+    assert bot.slack.of("chat.postMessage") == [] and bot.slack.of("chat.postEphemeral") == []
+
+
+def test_slack_rate_limits_are_retried(ollama_engine, make_bot):
+    bot = make_bot(ollama_engine)
+    bot.slack.rate_limited["chat.postMessage"] = 1
+    bot.event(bot.mention("how do I roll back a deploy?"))
+    [post] = bot.slack.wait_for(lambda s: s.of("chat.postMessage"))
+    assert "*Sources*" in texts(post["blocks"])
+    assert len(bot.slack.of("chat.postMessage:429")) == 1
+
+
+def test_health_and_oversized_or_malformed_requests(ollama_engine, make_bot):
+    bot = make_bot(ollama_engine)
+    host, port = urlsplit(bot.url).hostname, urlsplit(bot.url).port
+
+    def request(method: str, path: str, headers: dict[str, str]) -> tuple[int, str]:
+        conn = http.client.HTTPConnection(host or "", port, timeout=10)
+        try:
+            conn.putrequest(method, path)
+            for k, v in headers.items():
+                conn.putheader(k, v)
+            conn.endheaders()  # no body: the server must answer without reading one
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
+
+    assert request("GET", "/health", {}) == (200, "ok")
+    assert request("GET", "/nowhere", {})[0] == 404
+    assert request("POST", "/slack/events", {"Content-Length": str(2 * 1024 * 1024)})[0] == 413
+    assert request("POST", "/slack/events", {"Content-Length": "many"})[0] == 400
+    assert bot.engine.asks == [] and not bot.slack.responses

@@ -10,14 +10,17 @@ from pathlib import Path
 import pytest
 
 from bot.blocks import (
+    FALLBACK_CHARS,
     MAX_BLOCKS,
     SECTION_CHARS,
     answer_blocks,
+    fallback_text,
     link_citations,
     split_text,
     updated_ago,
 )
 from bot.context import RateLimiter, strip_mentions
+from bot.listeners.events import thread_history
 from bot.main import run
 from bot.settings import SlackSettings
 from engine import Answer, Citation, ConfigError
@@ -54,7 +57,7 @@ def test_sources_list_is_compact():
 
 
 def test_updated_ago():
-    assert updated_ago("2025-06-30T01:00:00Z", NOW) in {"updated today"}
+    assert updated_ago("2025-06-30T01:00:00Z", NOW) == "updated today"
     assert updated_ago("2025-06-29T00:00:00+00:00", NOW) == "updated yesterday"
     assert updated_ago("2024-06-30", NOW) == "updated 365 days ago"
     assert updated_ago("", NOW) == updated_ago("not a date", NOW) == ""
@@ -154,12 +157,41 @@ def test_feedback_store_reads_back_records(tmp_path: Path):
     stored = again.answer(aid)
     assert stored is not None and stored.answer.unsupported and stored.answer.notice == "n"
     assert again.mark_shared(aid) and not again.mark_shared(aid)
+    again.unmark_shared(aid)  # the post failed: it may be shared again, once
+    assert again.mark_shared(aid) and not again.mark_shared(aid)
     assert again.claim("k") and not again.claim("k")
-    with pytest.raises(dataclasses_error()):
-        r.verdict = "helpful"  # type: ignore[misc]
 
 
-def dataclasses_error() -> type[Exception]:
-    import dataclasses
+def test_fallback_text_is_escaped_so_a_doc_cannot_ping_the_channel():
+    answer = Answer("q", "Run <!channel> & tell <@U1> [1].", (cite(1),))
+    text = fallback_text(answer)
+    assert text == "Run &lt;!channel&gt; &amp; tell &lt;@U1&gt; [1]."
+    whole = fallback_text(Answer("q", "a" * (FALLBACK_CHARS - 5) + "<<<", ()))
+    assert len(whole) == FALLBACK_CHARS and whole.endswith("a&lt;…")
+    cut = fallback_text(Answer("q", "a" * (FALLBACK_CHARS - 2) + "<<<", ()))
+    assert len(cut) <= FALLBACK_CHARS and cut.endswith("aa…")  # never half an entity
 
-    return dataclasses.FrozenInstanceError
+
+class Replies:
+    def __init__(self, messages: list[dict[str, str]]) -> None:
+        self.messages = messages
+
+    def conversations_replies(self, **kwargs: str) -> dict[str, list[dict[str, str]]]:
+        return {"messages": self.messages}
+
+
+def test_thread_history_only_our_messages_are_the_assistant():
+    client = Replies([
+        {"ts": "1.1", "user": "U1", "text": "<@UBOT> how do I roll back?"},
+        {"ts": "1.2", "user": "UBOT", "bot_id": "BBOT", "text": "Run rollback [1]."},
+        {"ts": "1.3", "user": "UOTHER", "bot_id": "BOTHER", "subtype": "bot_message",
+         "text": "Deploy finished"},
+        {"ts": "1.4", "user": "U1", "subtype": "channel_join", "text": "joined"},
+        {"ts": "1.5", "user": "U1", "text": "and then?"},  # the question itself
+        {"ts": "1.6", "user": "U2", "text": "later"},
+    ])  # fmt: skip
+    history = thread_history(client, "C1", "1.1", "1.5", "UBOT", 8, bot_id="BBOT")  # type: ignore[arg-type]
+    assert [(t.role, t.text) for t in history] == [
+        ("user", "how do I roll back?"), ("assistant", "Run rollback [1]."),
+        ("user", "Deploy finished")]  # fmt: skip
+    assert len(thread_history(client, "C1", "1.1", "1.5", "UBOT", 2, bot_id="BBOT")) == 2  # type: ignore[arg-type]

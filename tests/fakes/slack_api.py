@@ -55,6 +55,7 @@ class FakeSlack:
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response_url id → posts
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.errors: dict[str, str] = {}  # method → Slack error to answer with
+        self.rate_limited: dict[str, int] = {}  # method → how many 429s to answer first
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -76,6 +77,15 @@ class FakeSlack:
                     if isinstance(args.get(key), str):
                         args[key] = json.loads(args[key])
                 path = self.path.partition("?")[0]
+                if fake._limited(path.removeprefix("/api/")):
+                    self.send_response(429)
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Type", "application/json")
+                    data = b'{"ok": false, "error": "ratelimited"}'
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 if path.startswith("/response/"):
                     body = fake._response(path.removeprefix("/response/"), args)
                 else:
@@ -128,6 +138,15 @@ class FakeSlack:
                 msgs = self.threads.get((args["channel"], args["ts"]), [])
                 return {"ok": True, "messages": sorted(msgs, key=lambda m: float(m["ts"]))}
             return {"ok": True}
+
+    def _limited(self, method: str) -> bool:
+        with self._lock:
+            left = self.rate_limited.get(method, 0)
+            if left <= 0:
+                return False
+            self.rate_limited[method] = left - 1
+            self.calls.append(Call(method + ":429", {}))
+            return True
 
     def _response(self, rid: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

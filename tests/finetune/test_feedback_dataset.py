@@ -48,3 +48,37 @@ def test_only_questions_the_docs_lack_are_scored_as_unanswerable():
     # An answerable question shown wrong passages: through retrieval it finds the right
     # one, so it cannot be scored as "should abstain".
     assert ex("distractor").as_question() is None
+
+
+def test_cited_examples_point_at_their_whole_gold_passage():
+    """With a budget too small for every passage, an example whose gold passage was
+    trimmed or dropped is skipped; the rest cite the gold passage's number."""
+    import re
+
+    from engine.evaluation.questions import DocChunk
+    from engine.prompting import build_prompt, quote
+    from finetune.dataset import build_examples
+
+    filler = " ".join(["The service keeps working as documented here."] * 8)
+    chunks = [
+        DocChunk(
+            f"id{i:02d}" * 4, f"doc{i}.md", f"Doc {i}", f"Topic {i}", f"Run `cmd-{i}`. {filler}"
+        )
+        for i in range(12)
+    ]
+
+    def count(s: str) -> int:
+        return len(s) // 4
+
+    fixed = count(build_prompt("q?", [], count_tokens=count, budget_tokens=10_000)[0].completion)
+    cfg = FinetuneConfig(passages_per_example=3, seed=3)
+    examples = build_examples(chunks, cfg, count_tokens=count, budget_tokens=fixed + 250)
+    cited = [e for e in examples if e.kind == "cited"]
+    assert 0 < len(cited) < len(chunks)  # some golds did not fit whole: skipped
+    for e in cited:
+        (n,) = [int(m) for m in re.findall(r"\[(\d+)\]", e.completion)]
+        task = e.prompt.partition("Now the real task.")[2]
+        blocks = re.split(r"\n(?=\[\d+\] )", task.partition("Excerpts:\n")[2])
+        gold = next(c for c in chunks if c.source == e.gold[0])
+        assert blocks[n - 1].startswith(f"[{n}] {gold.source} › ")
+        assert quote(gold.text) in blocks[n - 1]  # whole, not trimmed
