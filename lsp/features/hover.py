@@ -55,6 +55,9 @@ async def hover_at(ls: TeamkbServer, uri: str, position: types.Position) -> type
     return await hover_for(ls, word_at(*found))
 
 
+HOVER_DEPTH = 10
+
+
 async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
     term = term.strip()
     if not (MIN_TERM_CHARS <= len(term) <= MAX_TERM_CHARS):
@@ -65,18 +68,23 @@ async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
     engine = await ls.engine()
     try:
         passages: list[Passage] = await ls.off_loop(
-            lambda: engine.search(term, collection=ls.config.collection, k=ls.config.max_sources)
+            # Deeper than the links shown: near-duplicates that do not name the term can
+            # fill the top few, and the filter below would then leave nothing.
+            lambda: engine.search(
+                term, collection=ls.config.collection, k=max(HOVER_DEPTH, ls.config.max_sources)
+            )
         )
     except USER_ERRORS as exc:
         # No index yet (before the first sync): nothing to show, and no error per hover.
         log.debug("hover search for %r: %s", term, exc)
         return None
     bar = engine.settings.retrieval.min_similarity
-    needle = normalize(term)
+    # Separators removed on both sides, so "rollback" matches "roll back".
+    needle = normalize(term).replace("-", "")
     # Relevant means similar enough *and* naming the term: similarity alone lets common
     # words ("retry") pull in loosely related passages.
     relevant = [p for p in passages if p.similarity >= bar
-                and needle in normalize(f"{p.heading} {p.text}")]  # fmt: skip
+                and needle in normalize(f"{p.heading} {p.text}").replace("-", "")]  # fmt: skip
     if not relevant:
         return _from_entry(ls, entry) if entry is not None else None
     best = relevant[0]
