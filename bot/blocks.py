@@ -46,14 +46,10 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _is_link(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
-
-
-def _link(url: str, label: str) -> str:
+def _link(url: str | None, label: str) -> str:
     # '|' and '>' end a link's label; Slack has no escape for them inside one.
     label = label.replace("|", "¦").replace(">", "›")
-    return f"<{url}|{label}>" if _is_link(url) else label
+    return f"<{url}|{label}>" if url else label
 
 
 def link_citations(text: str, citations: tuple[Citation, ...]) -> str:
@@ -159,7 +155,7 @@ def answer_blocks(
         extra = len(answer.citations) - MAX_SOURCES
         if extra > 0:
             lines.append(f"…and {extra} more source{'s' if extra > 1 else ''}")
-        tail.append(_context(["*Sources*", *lines]))
+        tail.append(_context([f"*{answer.citations_label}*", *lines]))
     if answer_id:
         tail.append(actions(answer_id, shareable=shareable))
     fixed = sum(_chars(b) for b in head + tail)

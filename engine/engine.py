@@ -130,15 +130,16 @@ class Engine:
             url=self.citation_url(h.collection, h.source, h.line_start, h.line_end),
         )
 
-    def citation_url(self, collection: str, source: str, start: int, end: int) -> str:
+    def citation_url(self, collection: str, source: str, start: int, end: int) -> str | None:
+        """The link to these lines, or None when the collection has no (usable) template."""
         template = self.settings.collection(collection).url
         if not template:
-            return source
+            return None
         try:
             return template.format(path=source, start=start, end=end)
         except (KeyError, IndexError, ValueError):
             log.warning("bad url template for collection %s: %r", collection, template)
-            return source
+            return None
 
     # -- answers -----------------------------------------------------------------------
     def ask(

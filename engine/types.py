@@ -6,6 +6,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
+SOURCES_LABEL = "Sources"
+CLOSEST_LABEL = "Closest passages"
+
+
+def location(source: str, lines: tuple[int, int]) -> str:
+    """`path:start-end` (or `path:line`): how every front end names a passage's place."""
+    start, end = lines
+    return f"{source}:{start}" if start == end else f"{source}:{start}-{end}"
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,11 @@ class Passage:
     score: float
     similarity: float
     updated_at: str = ""
-    url: str = ""
+    url: str | None = None  # a link to the lines, when the collection has a URL template
+
+    @property
+    def location(self) -> str:
+        return location(self.source, self.lines)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,10 +65,14 @@ class Citation:
     title: str
     heading: str
     lines: tuple[int, int]
-    url: str
+    url: str | None  # a link to the lines, or None when the collection has no URL template
     collection: str = ""
     snippet: str = ""
     updated_at: str = ""
+
+    @property
+    def location(self) -> str:
+        return location(self.source, self.lines)
 
     def to_record(self) -> dict[str, Any]:
         """Every field, for stores that read the citation back (`Answer.from_json`)."""
@@ -88,6 +104,17 @@ class Answer:
     cached: bool = False
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def cites_sources(self) -> bool:
+        """True when the citations back the text; False when they are only the closest
+        passages (a decline, or an answer nothing supports). Every front end labels them
+        by this one decision."""
+        return not (self.abstained or self.unsupported)
+
+    @property
+    def citations_label(self) -> str:
+        return SOURCES_LABEL if self.cites_sources else CLOSEST_LABEL
+
     def to_json(self) -> dict[str, Any]:
         return {
             "answer": self.text,
@@ -112,7 +139,7 @@ class Answer:
         cites = tuple(
             Citation(
                 n=c["n"], source=c["source"], title=c["title"], heading=c["heading"],
-                lines=(c["lines"][0], c["lines"][1]), url=c["url"],
+                lines=(c["lines"][0], c["lines"][1]), url=c.get("url"),
                 collection=c.get("collection", ""), snippet=c.get("snippet", ""),
                 updated_at=c.get("updated_at", ""),
             )

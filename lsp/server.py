@@ -223,9 +223,11 @@ class TeamkbServer(LanguageServer):
         root = self.workspace.root_path
         return Path(root) / p if root else p.resolve()
 
-    def citation_link(self, source: str, lines: tuple[int, int], url: str, collection: str) -> str:
+    def citation_link(
+        self, source: str, lines: tuple[int, int], url: str | None, collection: str
+    ) -> str:
         """The collection's URL if it has one, else a file URI with a line anchor."""
-        if url and url != source:
+        if url:
             return url
         key = (collection, source)
         uri = self._file_uris.get(key)

@@ -9,15 +9,10 @@ from typing import Any
 from engine.types import Answer, Citation, Passage
 
 
-def location(source: str, lines: tuple[int, int]) -> str:
-    start, end = lines
-    return f"{source}:{start}" if start == end else f"{source}:{start}-{end}"
-
-
 def citation_line(c: Citation) -> str:
     head = f"{c.title} › {c.heading}" if c.heading else c.title
-    line = f"  [{c.n}] {head} — {location(c.source, c.lines)}"
-    if c.url and c.url != c.source:
+    line = f"  [{c.n}] {head} — {c.location}"
+    if c.url:
         line += f"\n      {c.url}"
     return line
 
@@ -27,8 +22,7 @@ def answer_text(answer: Answer, *, include_body: bool = True) -> str:
     if answer.notice:
         out.append(f"\nNote: {answer.notice}")
     if answer.citations:
-        label = "Closest passages" if answer.abstained or answer.unsupported else "Sources"
-        out.append(f"\n{label}:")
+        out.append(f"\n{answer.citations_label}:")
         out.extend(citation_line(c) for c in answer.citations)
     return "\n".join(out)
 
@@ -41,7 +35,7 @@ def passages_text(passages: Sequence[Passage]) -> str:
         if len(snippet) > 300:
             snippet = snippet[:297] + "…"
         blocks.append(
-            f"{i}. {head}  ({location(p.source, p.lines)}, score {p.score:.3f})\n   {snippet}"
+            f"{i}. {head}  ({p.location}, score {p.score:.3f})\n   {snippet}"
         )
     return "\n".join(blocks)
 

@@ -15,7 +15,6 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 from engine import USER_ERRORS, Answer
 from knowledge.chunking import HEADING_SEP
 from lsp.server import ASK_METHOD, CMD_ANSWER, CMD_SYNC, AskCancelled, TeamkbServer, slug
-from teamkb.render import location
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +138,10 @@ def write_answer_file(ls: TeamkbServer, answer: Answer) -> Path:
     if answer.notice:
         lines += [f"> {answer.notice}", ""]
     if answer.citations:
-        heading = "Closest passages" if answer.abstained or answer.unsupported else "Sources"
-        lines += [f"## {heading}", ""]
+        lines += [f"## {answer.citations_label}", ""]
         for c in answer.citations:
             link = ls.citation_link(c.source, c.lines, c.url, c.collection)
             label = f"{c.title}{HEADING_SEP}{c.heading}" if c.heading else (c.title or c.source)
-            lines.append(f"{c.n}. [{label}]({link}) — `{location(c.source, c.lines)}`")
+            lines.append(f"{c.n}. [{label}]({link}) — `{c.location}`")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
