@@ -41,8 +41,8 @@ def main() -> None:
             (folder / f"page{i:05d}.md").write_text(f"# Page {i}\n\n{body}\n")
         before = peak_rss_mb()
         t0 = time.perf_counter()
-        report = sync_collection(KnowledgeStore(str(Path(tmp) / "index")), HashEmbedder(),
-                                 "bench", [docs])  # fmt: skip
+        store = KnowledgeStore(str(Path(tmp) / "index"))
+        report = sync_collection(store.collection("bench"), HashEmbedder(), [docs])
         took = time.perf_counter() - t0
     print(f"machine: {machine()}")
     print(f"{report.files} files, {report.chunks} chunks indexed in {took:.0f} s")

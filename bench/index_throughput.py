@@ -37,9 +37,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = KnowledgeStore(tmp)
             t0 = time.perf_counter()
-            report = sync_collection(store, embedder, "bench", paths)
+            report = sync_collection(store.collection("bench"), embedder, paths)
             full.append(report.added / (time.perf_counter() - t0))
-            again = sync_collection(store, embedder, "bench", paths)
+            again = sync_collection(store.collection("bench"), embedder, paths)
             rerun.append(again.seconds)
     best_raw, best_full = max(raw), max(full)
     print(f"machine: {machine()}")

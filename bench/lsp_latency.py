@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -49,14 +50,15 @@ def vocab_words(home: Path) -> set[str]:
 def build_index(home: Path, target: int) -> int:
     from engine import build_engine
     from engine.settings import CollectionSettings, GeneratorSettings, Settings
+    from knowledge.documents import Chunk
 
     settings = Settings(home=home, collections={"handbook": CollectionSettings(
         "handbook", (str(HANDBOOK),))}, generator=GeneratorSettings(backend="none"))  # fmt: skip
     engine = build_engine(settings, with_generator=False)
     engine.sync()
-    table, _ = engine.store.reader("handbook")
-    base = table.to_arrow().to_pylist()
-    writer = engine.store.writer("handbook")
+    collection = engine.store.collection("handbook")
+    writer = collection.writer()
+    base = writer.rows([f.name for f in fields(Chunk)] + ["vector"]).to_pylist()
     rng = np.random.default_rng(0)
     rows, copy = [], 0
     while len(base) + len(rows) < target:
@@ -72,10 +74,14 @@ def build_index(home: Path, target: int) -> int:
             rows.append({**r, "id": f"{r['id']}-{copy}", "source": f"copy{copy}/{r['source']}",
                          "text": text, "search_text": f"{r['search_text']} v{copy}",
                          "vector": v.astype(np.float32).tolist()})  # fmt: skip
+    names = [f.name for f in fields(Chunk)]
     for i in range(0, len(rows), 2000):
-        writer.add(rows[i : i + 2000])
-    engine.store.publish("handbook", writer)
-    return int(writer.count_rows())
+        part = rows[i : i + 2000]
+        writer.upsert(
+            [Chunk(**{k: r[k] for k in names}) for r in part], [r["vector"] for r in part]
+        )
+    writer.publish()
+    return writer.count()
 
 
 Timings = dict[str, list[float]]

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine, pct
-from engine import Engine
+from engine import build_engine
 from engine.settings import RetrievalSettings, Settings
 from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.store import KnowledgeStore
@@ -34,7 +34,7 @@ def build(store: KnowledgeStore, embedder, size: int) -> None:
     base = list(chunks_in([Path("examples/handbook")]))
     vecs = embedder.embed_documents([c.search_text for c in base])
     rng = np.random.default_rng(0)
-    table = store.writer("bench")
+    writer = store.collection("bench").writer()
     batch_c, batch_v = [], []
     for i in range(size):
         c, v = base[i % len(base)], vecs[i % len(base)]
@@ -48,11 +48,11 @@ def build(store: KnowledgeStore, embedder, size: int) -> None:
         batch_c.append(replace(c, collection="bench"))
         batch_v.append(v)
         if len(batch_c) == 5000:
-            store.upsert(table, batch_c, batch_v)
+            writer.upsert(batch_c, batch_v)
             batch_c, batch_v = [], []
     if batch_c:
-        store.upsert(table, batch_c, batch_v)
-    store.publish("bench", table)
+        writer.upsert(batch_c, batch_v)
+    writer.publish()
 
 
 def main() -> None:
@@ -78,11 +78,10 @@ def main() -> None:
             store = KnowledgeStore(tmp, ann_min_rows=50_000)
             build(store, embedder, size)
             built = time.perf_counter() - t0
-            table, _ = store.reader("bench")
-            kinds = sorted({ix.index_type for ix in table.list_indices()})
+            kinds = store.collection("bench").indices()
             settings = Settings(home=Path(tmp), default_collection="bench",
                                 retrieval=RetrievalSettings(k=8))  # fmt: skip
-            engine = Engine(settings=settings, store=store, embedder=embedder, generator=None)
+            engine = build_engine(settings, store=store, embedder=embedder, with_generator=False)
             for mode in ("hybrid", "vector", "fts"):
                 lat = []
                 for i in range(args.queries):

@@ -42,12 +42,12 @@ def main() -> None:
         synthesize(docs, args.files)
         store = KnowledgeStore(str(Path(tmp) / "index"))
         t0 = time.perf_counter()
-        first = sync_collection(store, HashEmbedder(), "bench", [docs])
+        first = sync_collection(store.collection("bench"), HashEmbedder(), [docs])
         build = time.perf_counter() - t0
         runs = []
         for _ in range(3):
             t0 = time.perf_counter()
-            r = sync_collection(store, HashEmbedder(), "bench", [docs])
+            r = sync_collection(store.collection("bench"), HashEmbedder(), [docs])
             runs.append(time.perf_counter() - t0)
             assert not r.changed
     print(f"machine: {machine()}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from engine.settings import Settings
 from engine.types import Answer, Citation, Passage, StreamEvent, Turn
 from knowledge.embedding import Embedder
 from knowledge.fusion import rrf_scores
-from knowledge.store import Hit, KnowledgeStore, SearchMode, sql_quote
+from knowledge.store import KnowledgeStore, SearchMode
 from knowledge.sync import ProgressFn, SyncReport, sync_collection
 
 log = logging.getLogger(__name__)
@@ -75,16 +75,12 @@ class Engine:
                 )
             paths = [Path(p) for p in configured]
         return sync_collection(
-            self.store,
+            self.store.collection(name),
             self.embedder,
-            name,
             list(paths),
             max_chars=self.settings.retrieval.chunk_chars,
             progress=progress,
         )
-
-    def index_version(self, collection: str | None = None) -> int | None:
-        return self.store.published_version(self.collection_name(collection))
 
     def search(
         self,
@@ -99,36 +95,23 @@ class Engine:
         if not query:
             raise InvalidQuestion("The search query is empty.")
         name = self.collection_name(collection)
-        mode = mode or self.settings.retrieval.mode
-        where = None
-        if path_prefix:
-            escaped = path_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where = f"source LIKE {sql_quote(escaped + '%')}"
-        vector = self.embedder.embed_query(query)
-        hits = self.store.search(
-            name,
+        passages = self.store.collection(name).search(
             text=query,
-            vector=vector,
-            mode=mode,
+            vector=self.embedder.embed_query(query),
+            mode=mode or self.settings.retrieval.mode,
             k=k or self.settings.retrieval.k,
-            where=where,
+            path_prefix=path_prefix,
         )
-        return [self._passage(h) for h in hits]
+        return [self._linked(p) for p in passages]
 
-    def _passage(self, h: Hit) -> Passage:
-        return Passage(
-            id=h.chunk_id,
-            collection=h.collection,
-            source=h.source,
-            title=h.title,
-            heading=h.heading,
-            lines=(h.line_start, h.line_end),
-            text=h.text,
-            score=h.score,
-            similarity=h.similarity,
-            updated_at=h.updated_at,
-            url=self.citation_url(h.collection, h.source, h.line_start, h.line_end),
-        )
+    def chunks(self, collection: str | None = None) -> list[Passage]:
+        """Every published passage of a collection, in source order (for vocabularies,
+        question generation and training data)."""
+        name = self.collection_name(collection)
+        return [self._linked(p) for p in self.store.collection(name).passages()]
+
+    def _linked(self, p: Passage) -> Passage:
+        return replace(p, url=self.citation_url(p.collection, p.source, *p.lines))
 
     def citation_url(self, collection: str, source: str, start: int, end: int) -> str | None:
         """The link to these lines, or None when the collection has no (usable) template."""
@@ -156,6 +139,19 @@ class Engine:
         assert answer is not None
         return answer
 
+    def cached_answer(
+        self,
+        question: str,
+        *,
+        collection: str | None = None,
+        history: Sequence[Turn] | None = None,
+    ) -> Answer | None:
+        """The answer `ask` would return from the cache for the published index, or None
+        (never generates). An answer never outlives the index version it was made from."""
+        t0 = time.perf_counter()
+        request = self._request(question, collection, history)
+        return self._from_cache(request, t0)
+
     def ask_stream(
         self,
         question: str,
@@ -164,93 +160,112 @@ class Engine:
         history: Sequence[Turn] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[StreamEvent]:
-        """Yield text deltas as the model writes, then the checked, final Answer."""
+        """Yield text deltas as the model writes, then the checked, final Answer.
+
+        The steps: cached → retrieve → (abstain) → generate → check → finish."""
         t0 = time.perf_counter()
+        request = self._request(question, collection, history)
+        cached = self._from_cache(request, t0)
+        if cached is not None:
+            yield StreamEvent(answer=cached)
+            return
+        t1 = time.perf_counter()
+        passages = self._retrieve(request.question, request.query, request.collection)
+        timings = {"retrieval": time.perf_counter() - t1}
+        run = _Run(request, passages, timings, t0)
+        best = max((p.similarity for p in passages), default=0.0)
+        if best < self.settings.retrieval.min_similarity:
+            notice = f"No passage is relevant enough (best similarity {best:.2f})."
+            yield StreamEvent(answer=self._finish(run, self._abstain(run, notice)))
+            return
+        if self.generator is None:
+            yield StreamEvent(answer=self._degraded(run, ""))
+            return
+        try:
+            for token in self._generate(self.generator, run):
+                yield StreamEvent(token=token)
+                if cancelled is not None and cancelled():
+                    log.info("generation cancelled by the caller")
+                    return
+        except GeneratorUnavailable as exc:
+            log.warning("generator failed, answering with sources only: %s", exc)
+            yield StreamEvent(answer=self._degraded(run, str(exc)))
+            return
+        yield StreamEvent(answer=self._finish(run, self._check(run)))
+
+    def _request(
+        self, question: str, collection: str | None, history: Sequence[Turn] | None
+    ) -> _Request:
         question = self._validate(question)
         name = self.collection_name(collection)
         query = retrieval_query(question, history)
-        version = self.store.published_version(name)
-        gen = self.generator
+        version = self.store.collection(name).published_version()
         key = None
         if self.cache is not None and version is not None:
+            gen = self.generator
             key = AnswerCache.key(
                 " ".join(question.lower().split()), " ".join(query.lower().split()), name, version,
                 gen.model if gen else "", gen.adapter if gen else "", PROMPT_VERSION,
                 self.settings.retrieval.k, self.settings.retrieval.min_similarity,
             )  # fmt: skip
-            hit = self.cache.get(key)
-            if hit is not None:
-                answer = Answer.from_json(hit, question)
-                timings = {"total": time.perf_counter() - t0}
-                yield StreamEvent(answer=replace(answer, cached=True, timings=timings))
-                return
-        t1 = time.perf_counter()
-        passages = self._retrieve(question, query, name)
-        timings = {"retrieval": time.perf_counter() - t1}
-        best = max((p.similarity for p in passages), default=0.0)
-        if best < self.settings.retrieval.min_similarity:
-            answer = self._answer(
-                question, name, ABSTAIN_TEXT, self._sources(passages[:3]), timings, t0,
-                abstained=True,
-                notice=f"No passage is relevant enough (best similarity {best:.2f}).",
-            )  # fmt: skip
-            self._store(key, answer)
-            yield StreamEvent(answer=answer)
-            return
-        if gen is None:
-            yield StreamEvent(answer=self._degraded(question, name, passages, "", timings, t0))
-            return
-        try:
-            t2 = time.perf_counter()
-            budget = prompt_budget(gen.context_tokens, gen.max_tokens)
-            prompt, used = build_prompt(
-                question,
-                passages[: self.settings.retrieval.prompt_passages],
-                count_tokens=gen.count_tokens,
-                budget_tokens=budget,
-            )
-            timings["prompt"] = time.perf_counter() - t2
-            t3 = time.perf_counter()
-            parts: list[str] = []
-            for token in gen.stream(prompt):
-                if "first_token" not in timings:
-                    timings["first_token"] = time.perf_counter() - t3
-                parts.append(token)
-                yield StreamEvent(token=token)
-                if cancelled is not None and cancelled():
-                    log.info("generation cancelled by the caller")
-                    return
-            timings["generation"] = time.perf_counter() - t3
-        except GeneratorUnavailable as exc:
-            log.warning("generator failed, answering with sources only: %s", exc)
-            yield StreamEvent(
-                answer=self._degraded(question, name, passages, str(exc), timings, t0)
-            )
-            return
+        return _Request(question, query, name, key)
+
+    def _from_cache(self, request: _Request, t0: float) -> Answer | None:
+        if self.cache is None or request.cache_key is None:
+            return None
+        hit = self.cache.get(request.cache_key)
+        if hit is None:
+            return None
+        answer = Answer.from_json(hit, request.question)
+        return replace(answer, cached=True, timings={"total": time.perf_counter() - t0})
+
+    def _abstain(self, run: _Run, notice: str) -> Answer:
+        return self._answer(run, ABSTAIN_TEXT, self._sources(run.passages[:3]), abstained=True,
+                            notice=notice)  # fmt: skip
+
+    def _generate(self, gen: Generator, run: _Run) -> Iterator[str]:
+        """Build the prompt from the best passages and stream the model's words."""
+        t2 = time.perf_counter()
+        budget = prompt_budget(gen.context_tokens, gen.max_tokens)
+        prompt, run.used = build_prompt(
+            run.request.question,
+            run.passages[: self.settings.retrieval.prompt_passages],
+            count_tokens=gen.count_tokens,
+            budget_tokens=budget,
+        )
+        run.timings["prompt"] = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        for token in gen.stream(prompt):
+            if "first_token" not in run.timings:
+                run.timings["first_token"] = time.perf_counter() - t3
+            run.parts.append(token)
+            yield token
+        run.timings["generation"] = time.perf_counter() - t3
+
+    def _check(self, run: _Run) -> Answer:
+        """Keep only citations of passages that were given, and the answer only if it is
+        one: a model that found nothing abstains, and an answer citing nothing is flagged."""
+        used = run.used
         # Support must come from a passage's body: a copied header line proves nothing.
-        grounded = ground("".join(parts), [p.text for p in used])
+        grounded = ground("".join(run.parts), [p.text for p in used])
         checked = check_citations(grounded, len(used))
         citations = tuple(self._citation(new, used[old - 1]) for new, old in
                           enumerate(checked.used, start=1))  # fmt: skip
         if not checked.text or is_declined(checked.text):
-            # The model itself found no answer in the passages: that is an abstention.
-            answer = self._answer(
-                question, name, MODEL_DECLINED_TEXT, self._sources(used), timings, t0,
-                abstained=True, notice="The model found no answer in the closest passages.",
-            )  # fmt: skip
-            self._store(key, answer)
-            yield StreamEvent(answer=answer)
-            return
-        unsupported = not citations
-        if unsupported:
+            notice = "The model found no answer in the closest passages."
+            return self._answer(run, MODEL_DECLINED_TEXT, self._sources(used), abstained=True,
+                                notice=notice)  # fmt: skip
+        if not citations:
             # Nothing to cite, but the user still needs the passages to check it against.
-            citations = self._sources(used)
-        answer = self._answer(
-            question, name, checked.text, citations, timings, t0,
-            unsupported=unsupported, notice=UNSUPPORTED_NOTICE if unsupported else "",
-        )  # fmt: skip
-        self._store(key, answer)
-        yield StreamEvent(answer=answer)
+            return self._answer(run, checked.text, self._sources(used), unsupported=True,
+                                notice=UNSUPPORTED_NOTICE)  # fmt: skip
+        return self._answer(run, checked.text, citations)
+
+    def _finish(self, run: _Run, answer: Answer) -> Answer:
+        key = run.request.cache_key
+        if self.cache is not None and key is not None and not answer.degraded:
+            self.cache.put(key, answer.to_record())
+        return answer
 
     def _retrieve(self, question: str, query: str, collection: str) -> list[Passage]:
         """Search the question as asked; for a follow-up, also the question expanded with
@@ -291,48 +306,49 @@ class Engine:
             updated_at=p.updated_at,
         )
 
-    def _degraded(
-        self,
-        question: str,
-        collection: str,
-        passages: Sequence[Passage],
-        reason: str,
-        timings: dict[str, float],
-        t0: float,
-    ) -> Answer:
+    def _degraded(self, run: _Run, reason: str) -> Answer:
         notice = "The model is unavailable right now; showing the sources only."
         if reason:
             notice = f"{notice} ({reason})"
-        return self._answer(
-            question, collection, DEGRADED_TEXT, self._sources(passages), timings, t0,
-            degraded=True, notice=notice,
-        )  # fmt: skip
+        return self._answer(run, DEGRADED_TEXT, self._sources(run.passages), degraded=True,
+                            notice=notice)  # fmt: skip
 
     def _sources(self, passages: Sequence[Passage]) -> tuple[Citation, ...]:
         return tuple(self._citation(i, p) for i, p in enumerate(passages, start=1))
 
     def _answer(
-        self,
-        question: str,
-        collection: str,
-        text: str,
-        citations: tuple[Citation, ...],
-        timings: dict[str, float],
-        t0: float,
-        **flags: Any,
+        self, run: _Run, text: str, citations: tuple[Citation, ...], **flags: Any
     ) -> Answer:
         gen = self.generator
         return Answer(
-            question=question,
+            question=run.request.question,
             text=text,
             citations=citations,
             model=gen.model if gen else "",
             adapter=gen.adapter if gen else "",
-            collection=collection,
-            timings={**timings, "total": time.perf_counter() - t0},
+            collection=run.request.collection,
+            timings={**run.timings, "total": time.perf_counter() - run.t0},
             **flags,
         )
 
-    def _store(self, key: str | None, answer: Answer) -> None:
-        if self.cache is not None and key is not None and not answer.degraded:
-            self.cache.put(key, answer.to_record())
+
+@dataclass(frozen=True)
+class _Request:
+    """A validated question: what to search for, where, and its answer-cache key."""
+
+    question: str
+    query: str  # the question, expanded with the conversation for a follow-up
+    collection: str
+    cache_key: str | None
+
+
+@dataclass
+class _Run:
+    """One answer in the making, handed from step to step."""
+
+    request: _Request
+    passages: list[Passage]
+    timings: dict[str, float]
+    t0: float
+    used: list[Passage] = field(default_factory=list)  # the passages the prompt holds
+    parts: list[str] = field(default_factory=list)  # the model's words so far

@@ -12,7 +12,7 @@ from engine.errors import ConfigError
 from engine.ports import Generator
 from engine.settings import Settings
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
-from knowledge.store import KnowledgeStore
+from knowledge.store import EmbeddingInfo, KnowledgeStore
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +65,29 @@ def build_engine(
     embedder: Embedder | None = None,
     generator: Generator | None = None,
     with_generator: bool = True,
+    store: KnowledgeStore | None = None,
 ) -> Engine:
+    """An engine from settings. Pass `embedder` and `store` of a running engine to build
+    another one over the same parts (a different generator, say) without reloading them."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = KnowledgeStore(
-        settings.index_location,
-        ann_min_rows=settings.retrieval.ann_min_rows,
-        fusion_k=settings.retrieval.fusion_k,
-        fts_weight=settings.retrieval.fts_weight,
-        candidates=settings.retrieval.candidates,
-    )
+    embedder = embedder or SentenceTransformerEmbedder()
+    if store is None:
+        r = settings.retrieval
+        store = KnowledgeStore(
+            settings.index_location,
+            embedding=EmbeddingInfo(embedder.name, embedder.dim),
+            ann_min_rows=r.ann_min_rows,
+            fusion_k=r.fusion_k,
+            fts_weight=r.fts_weight,
+            candidates=r.candidates,
+        )
     if generator is None and with_generator:
         generator = build_generator(settings)
     cache = AnswerCache(settings.home / "answers.sqlite") if settings.answer_cache else None
     return Engine(
         settings=settings,
         store=store,
-        embedder=embedder or SentenceTransformerEmbedder(),
+        embedder=embedder,
         generator=generator,
         cache=cache,
     )

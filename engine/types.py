@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from knowledge.documents import Passage, location
+
+__all__ = ["Answer", "Citation", "Passage", "Prompt", "StreamEvent", "Turn", "location"]
+
 Role = Literal["user", "assistant"]
 SOURCES_LABEL = "Sources"
 CLOSEST_LABEL = "Closest passages"
-
-
-def location(source: str, lines: tuple[int, int]) -> str:
-    """`path:start-end` (or `path:line`): how every front end names a passage's place."""
-    start, end = lines
-    return f"{source}:{start}" if start == end else f"{source}:{start}-{end}"
 
 
 @dataclass(frozen=True)
@@ -22,40 +20,6 @@ class Turn:
 
     role: Role
     text: str
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk, as the engine and its front ends see it."""
-
-    id: str
-    collection: str
-    source: str
-    title: str
-    heading: str
-    lines: tuple[int, int]
-    text: str
-    score: float
-    similarity: float
-    updated_at: str = ""
-    url: str | None = None  # a link to the lines, when the collection has a URL template
-
-    @property
-    def location(self) -> str:
-        return location(self.source, self.lines)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "source": self.source,
-            "title": self.title,
-            "heading": self.heading,
-            "lines": list(self.lines),
-            "score": round(self.score, 6),
-            "text": self.text,
-            "collection": self.collection,
-            "url": self.url,
-        }
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from typing import Any
 
 from engine.evaluation.answers import Question
 from engine.evaluation.questions import (
-    DocChunk,
     feedback_records,
     feedback_target,
     keywords_of,
@@ -83,26 +82,12 @@ class Dataset:
         return out
 
 
-def chunk_passage(c: DocChunk) -> Passage:
-    return Passage(
-        id=c.id,
-        collection="",
-        source=c.source,
-        title=c.title,
-        heading=c.heading,
-        lines=c.lines,
-        text=c.text,
-        score=1.0,
-        similarity=1.0,
-    )
-
-
 def _clean(text: str) -> str:
     text = re.sub(r"^#+\s*", "", text, flags=re.M)
     return " ".join(text.replace("**", "").split())
 
 
-def cited_answer(c: DocChunk, n: int, keywords: Sequence[str]) -> str:
+def cited_answer(c: Passage, n: int, keywords: Sequence[str]) -> str:
     """'According to [n], <the sentence that holds the facts>.' like the worked example."""
     sentences = re.split(r"(?<=[.!?])\s+", _clean(c.text))
     pick = next((s for s in sentences if any(k in s for k in keywords)), sentences[0])
@@ -134,7 +119,7 @@ def _prompt(
 
 
 def build_examples(
-    chunks: Sequence[DocChunk],
+    chunks: Sequence[Passage],
     cfg: FinetuneConfig,
     *,
     count_tokens: CountTokens,
@@ -154,8 +139,8 @@ def build_examples(
         others = [o for o in chunks if o.source != c.source]
         distractors = rng.sample(others, min(k - 1, len(others)))
         slot = rng.randrange(len(distractors) + 1)
-        passages = [chunk_passage(d) for d in distractors]
-        gold = chunk_passage(c)
+        passages = [d for d in distractors]
+        gold = c
         passages.insert(slot, gold)
         answer = f" {cited_answer(c, slot + 1, kws)}\n"
         prompt, kept = _prompt(
@@ -171,7 +156,7 @@ def build_examples(
             log.debug("skipped %s: its gold passage does not fit the prompt budget", c.id)
         # The same question over passages that do not hold the answer: abstain.
         if others and rng.random() < 0.3:
-            wrong = [chunk_passage(d) for d in rng.sample(others, min(k, len(others)))]
+            wrong = [d for d in rng.sample(others, min(k, len(others)))]
             prompt, _ = _prompt(
                 q,
                 wrong,
@@ -185,7 +170,7 @@ def build_examples(
         found = (
             list(search(uq.question))[:k]
             if search
-            else [chunk_passage(d) for d in rng.sample(list(chunks), min(k, len(chunks)))]
+            else [d for d in rng.sample(list(chunks), min(k, len(chunks)))]
         )
         prompt, _ = _prompt(
             uq.question,
@@ -243,7 +228,7 @@ def dedupe(examples: Sequence[Example]) -> list[Example]:
 
 def build_dataset(
     root: Path,
-    chunks: Sequence[DocChunk],
+    chunks: Sequence[Passage],
     cfg: FinetuneConfig,
     *,
     count_tokens: CountTokens,

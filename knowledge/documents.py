@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,44 @@ class Chunk:
     text_hash: str
     file_hash: str
     updated_at: str  # ISO 8601 modification time of the source file
+
+
+def location(source: str, lines: tuple[int, int]) -> str:
+    """`path:start-end` (or `path:line`): how every front end names a passage's place."""
+    start, end = lines
+    return f"{source}:{start}" if start == end else f"{source}:{start}-{end}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stored chunk as readers see it: what search returns, what the engine cites from,
+    what the language server and the evaluation scan. The one shape of a passage."""
+
+    id: str
+    collection: str
+    source: str
+    title: str
+    heading: str
+    lines: tuple[int, int]
+    text: str
+    score: float = 0.0  # the search mode's own ranking score (RRF, BM25 or 1 - distance)
+    similarity: float = 0.0  # cosine similarity to the query, comparable across modes
+    updated_at: str = ""
+    url: str | None = None  # a link to the lines, when the collection has a URL template
+
+    @property
+    def location(self) -> str:
+        return location(self.source, self.lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "title": self.title,
+            "heading": self.heading,
+            "lines": list(self.lines),
+            "score": round(self.score, 6),
+            "text": self.text,
+            "collection": self.collection,
+            "url": self.url,
+        }

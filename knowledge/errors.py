@@ -30,3 +30,17 @@ class InvalidCollectionName(KnowledgeError):
         super().__init__(
             f"Invalid collection name '{name}': use letters, digits, '-' and '_' (max 64)."
         )
+
+
+class EmbeddingMismatch(KnowledgeError):
+    """A collection was built by another embedding model: its vectors cannot be compared
+    with this one's, so searching or adding to it would give wrong results."""
+
+    def __init__(self, collection: str, built: str, built_dim: int, want: str, want_dim: int):
+        super().__init__(
+            f"Collection '{collection}' was indexed with {built} ({built_dim} dimensions), "
+            f"but teamkb now embeds with {want} ({want_dim} dimensions). Index into a new "
+            f"collection, or drop this one and index again: "
+            f"teamkb index PATH --collection {collection}"
+        )
+        self.collection = collection

@@ -19,7 +19,7 @@ from knowledge.chunking import sha1
 from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError
-from knowledge.store import KnowledgeStore, SearchMode
+from knowledge.store import EmbeddingInfo, KnowledgeStore, SearchMode
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,13 @@ def index_beir_corpus(
     store: KnowledgeStore, embedder: Embedder, corpus: Path, *, batch: int = 256
 ) -> int:
     """Index each BEIR document as one chunk (its id kept in `source`)."""
-    table = store.writer("beir")
+    writer = store.collection("beir").writer()
     pending: list[Chunk] = []
     count = 0
 
     def flush() -> None:
         vecs = embedder.embed_documents([c.search_text for c in pending])
-        store.upsert(table, pending, list(vecs))
+        writer.upsert(pending, list(vecs))
         pending.clear()
 
     for doc in read_jsonl(corpus):
@@ -127,7 +127,7 @@ def index_beir_corpus(
             flush()
     if pending:
         flush()
-    store.publish("beir", table)
+    writer.publish()
     return count
 
 
@@ -148,11 +148,13 @@ def evaluate_beir(
     digest = hashlib.sha1(corpus.read_bytes()).hexdigest()[:16]
     store = KnowledgeStore(
         str(scratch / f"{folder.name}-{digest}"),
+        embedding=EmbeddingInfo(embedder.name, embedder.dim),
         fusion_k=fusion_k,
         fts_weight=fts_weight,
         candidates=candidates,
     )
-    if store.published_version("beir") is None:
+    beir = store.collection("beir")
+    if beir.published_version() is None:
         if progress:
             progress(f"indexing {corpus} (first run only)")
         index_beir_corpus(store, embedder, corpus)
@@ -169,9 +171,9 @@ def evaluate_beir(
             t0 = time.perf_counter()
             vec = embedder.embed_query(text) if mode != "fts" else None
             # Top 10 as a user's search gets it (k=10); Recall@100 from a k=100 search.
-            top = [h.source for h in store.search("beir", text=text, vector=vec, mode=mode, k=10)]
+            top = [h.source for h in beir.search(text=text, vector=vec, mode=mode, k=10)]
             latencies.append((time.perf_counter() - t0) * 1000)
-            deep = store.search("beir", text=text, vector=vec, mode=mode, k=100)
+            deep = beir.search(text=text, vector=vec, mode=mode, k=100)
             ndcg += ndcg_at_k(top, qrels[qid])
             r10 += recall_at_k(top, qrels[qid], 10)
             r100 += recall_at_k([h.source for h in deep], qrels[qid], 100)

@@ -3,6 +3,10 @@
 Readers only ever see the version tagged `published`. A sync writes new versions as it
 goes and moves the tag at the very end, so a crashed or interrupted run leaves the last
 good index searchable, and the next run resumes from what was written.
+
+The raw LanceDB table never leaves this module: `KnowledgeStore.collection(name)` gives a
+`Collection` (search and scan the published version) whose `writer()` gives a
+`CollectionWriter` (upsert, delete, publish the latest version).
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from knowledge.documents import Chunk
-from knowledge.errors import IndexNotFound, InvalidCollectionName
+from knowledge.documents import Chunk, Passage
+from knowledge.errors import EmbeddingMismatch, IndexNotFound, InvalidCollectionName
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,13 @@ SearchMode = Literal["hybrid", "vector", "fts"]
 PUBLISHED = "published"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TABLE_PREFIX = "kb_"
+# Table metadata keys: which embedding model built the vectors of a collection.
+META_MODEL = b"teamkb.embedding_model"
+META_DIM = b"teamkb.embedding_dim"
+_PASSAGE_COLUMNS = [
+    "id", "collection", "source", "title", "heading", "line_start", "line_end", "text",
+    "updated_at",
+]  # fmt: skip
 
 
 @lru_cache(maxsize=4)
@@ -54,18 +65,11 @@ def record_model(dim: int) -> Any:
 
 
 @dataclass(frozen=True)
-class Hit:
-    chunk_id: str
-    collection: str
-    source: str
-    title: str
-    heading: str
-    line_start: int
-    line_end: int
-    text: str
-    updated_at: str
-    score: float  # the mode's own ranking score (RRF, BM25 or 1 - distance)
-    similarity: float  # cosine similarity of query and chunk, comparable across modes
+class EmbeddingInfo:
+    """The embedding model a store writes with and expects to read."""
+
+    model: str
+    dim: int
 
 
 def validate_collection(name: str) -> str:
@@ -78,11 +82,35 @@ def sql_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"source LIKE {sql_quote(escaped + '%')}"
+
+
 def _id_filters(ids: list[str], batch: int = 500) -> Iterator[tuple[list[str], str]]:
     """`id IN (...)` filters in batches: one filter per batch keeps each SQL short."""
     for i in range(0, len(ids), batch):
         part = ids[i : i + batch]
         yield part, "id IN (" + ",".join(sql_quote(x) for x in part) + ")"
+
+
+def _scan(table: Any, columns: Sequence[str]) -> pa.Table:
+    n = table.count_rows()
+    if n == 0:
+        return pa.table({c: pa.array([], pa.string()) for c in columns})
+    return table.search().select(list(columns)).limit(n).to_arrow()
+
+
+def _built_with(table: Any) -> EmbeddingInfo | None:
+    """The model recorded in the table, or None for an index from before it was recorded
+    (then only the vector width is known)."""
+    schema = table.schema
+    meta = schema.metadata or {}
+    if META_MODEL in meta:
+        return EmbeddingInfo(meta[META_MODEL].decode(), int(meta.get(META_DIM, b"0")))
+    field = schema.field("vector")
+    width = getattr(field.type, "list_size", 0)
+    return EmbeddingInfo("", int(width)) if width else None
 
 
 class KnowledgeStore:
@@ -92,7 +120,7 @@ class KnowledgeStore:
         self,
         uri: str,
         *,
-        dim: int = 384,
+        embedding: EmbeddingInfo = EmbeddingInfo("all-MiniLM-L6-v2", 384),
         ann_min_rows: int = 50_000,
         refresh_seconds: float = 2.0,
         fusion_k: int = 10,
@@ -102,7 +130,7 @@ class KnowledgeStore:
         import lancedb
 
         self.uri = uri
-        self.dim = dim
+        self.embedding = embedding
         self.ann_min_rows = ann_min_rows
         self.refresh_seconds = refresh_seconds
         self.fusion_k = fusion_k
@@ -110,76 +138,209 @@ class KnowledgeStore:
         # Hybrid search fuses at least this many candidates from each list.
         self.candidates = candidates
         self.db = lancedb.connect(uri)
-        self._readers: dict[str, tuple[Any, int, float]] = {}
+        self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
 
-    # -- collections -------------------------------------------------------------------
     def collections(self) -> list[str]:
         names = self.db.table_names(limit=10_000)
         return sorted(n[len(TABLE_PREFIX) :] for n in names if n.startswith(TABLE_PREFIX))
 
-    def _table_name(self, collection: str) -> str:
-        return TABLE_PREFIX + validate_collection(collection)
+    def collection(self, name: str) -> Collection:
+        validate_collection(name)
+        with self._lock:
+            found = self._collections.get(name)
+            if found is None:
+                found = self._collections[name] = Collection(self, name)
+            return found
 
-    def writer(self, collection: str) -> Any:
-        """The latest version of a collection's table, created empty if missing."""
-        name = self._table_name(collection)
-        try:
-            return self.db.open_table(name)
-        except (FileNotFoundError, ValueError):
-            return self.db.create_table(name, schema=record_model(self.dim), exist_ok=True)
+    def drop(self, name: str) -> None:
+        self.db.drop_table(TABLE_PREFIX + validate_collection(name))
+        with self._lock:
+            self._collections.pop(name, None)
 
-    def published_version(self, collection: str) -> int | None:
+    # -- tables: for Collection only ---------------------------------------------------
+    def _open(self, name: str) -> Any | None:
         try:
-            table = self.db.open_table(self._table_name(collection))
+            table = self.db.open_table(TABLE_PREFIX + name)
         except (FileNotFoundError, ValueError):
+            return None
+        self._check_model(name, table)
+        return table
+
+    def _create(self, name: str) -> Any:
+        schema = record_model(self.embedding.dim).to_arrow_schema()
+        schema = schema.with_metadata(
+            {META_MODEL: self.embedding.model.encode(), META_DIM: str(self.embedding.dim).encode()}
+        )
+        return self.db.create_table(TABLE_PREFIX + name, schema=schema, exist_ok=True)
+
+    def _check_model(self, name: str, table: Any) -> None:
+        built = _built_with(table)
+        want = self.embedding
+        if built is None:
+            return
+        if built.dim != want.dim or (built.model and built.model != want.model):
+            raise EmbeddingMismatch(name, built.model or "an unrecorded model", built.dim,
+                                    want.model, want.dim)  # fmt: skip
+
+
+class Collection:
+    """One collection: searches and scans read its published version, re-checked every
+    `refresh_seconds` so long-running servers pick up a finished sync without a restart."""
+
+    def __init__(self, store: KnowledgeStore, name: str) -> None:
+        self.store = store
+        self.name = name
+        self._reader: tuple[Any, int, float] | None = None
+        self._lock = threading.Lock()
+
+    def published_version(self) -> int | None:
+        table = self.store._open(self.name)
+        if table is None:
             return None
         tag = table.tags.list().get(PUBLISHED)
         return int(tag["version"]) if tag else None
 
-    def reader(self, collection: str) -> tuple[Any, int]:
-        """The published version, re-checked every `refresh_seconds` so long-running
-        servers pick up a finished sync without a restart."""
+    def _published(self) -> tuple[Any, int]:
         now = time.monotonic()
         with self._lock:
-            cached = self._readers.get(collection)
-            if cached and now - cached[2] < self.refresh_seconds:
+            cached = self._reader
+            if cached and now - cached[2] < self.store.refresh_seconds:
                 return cached[0], cached[1]
-        version = self.published_version(collection)
+        version = self.published_version()
         if version is None:
-            raise IndexNotFound(collection)
+            raise IndexNotFound(self.name)
         with self._lock:
-            cached = self._readers.get(collection)
+            cached = self._reader
             if cached and cached[1] == version:
-                self._readers[collection] = (cached[0], version, now)
+                self._reader = (cached[0], version, now)
                 return cached[0], version
-            table = self.db.open_table(self._table_name(collection))
+            table = self.store._open(self.name)
+            if table is None:  # dropped since we looked
+                raise IndexNotFound(self.name)
             table.checkout(version)
-            self._readers[collection] = (table, version, now)
+            self._reader = (table, version, now)
             return table, version
 
-    def drop(self, collection: str) -> None:
-        self.db.drop_table(self._table_name(collection))
-        self._readers.pop(collection, None)
+    def _forget_reader(self) -> None:
+        with self._lock:
+            self._reader = None
 
-    # -- writing -----------------------------------------------------------------------
-    @staticmethod
-    def scan(table: Any, columns: Sequence[str]) -> pa.Table:
-        n = table.count_rows()
-        if n == 0:
-            return pa.table({c: pa.array([], pa.string()) for c in columns})
-        return table.search().select(list(columns)).limit(n).to_arrow()
+    def indices(self) -> list[str]:
+        """The kinds of index the published version has (FTS, IVF_HNSW_SQ, …)."""
+        table, _ = self._published()
+        return sorted({ix.index_type for ix in table.list_indices()})
 
-    def vectors_for(self, table: Any, ids: Iterable[str]) -> dict[str, np.ndarray]:
+    def rows(self, columns: Sequence[str]) -> pa.Table:
+        """These columns of every published row."""
+        table, _ = self._published()
+        return _scan(table, columns)
+
+    def passages(self) -> list[Passage]:
+        """Every published chunk as a Passage, in source order."""
+        rows = self.rows(_PASSAGE_COLUMNS).to_pylist()
+        rows.sort(key=lambda r: (r["source"], r["line_start"]))
+        return [_passage(r, score=0.0, similarity=0.0) for r in rows]
+
+    def search(
+        self,
+        *,
+        text: str,
+        vector: np.ndarray | None,
+        mode: SearchMode = "hybrid",
+        k: int = 8,
+        path_prefix: str | None = None,
+    ) -> list[Passage]:
+        from knowledge.fusion import WeightedRRFReranker
+
+        table, _ = self._published()
+        store = self.store
+        columns = [*_PASSAGE_COLUMNS, "vector"]
+        if mode == "hybrid":
+            assert vector is not None
+            q = (
+                table.search(query_type="hybrid", fts_columns="search_text")
+                .vector(vector)
+                .text(text)
+                .rerank(WeightedRRFReranker(K=store.fusion_k, fts_weight=store.fts_weight))
+            )
+            score_col = "_relevance_score"
+        elif mode == "vector":
+            assert vector is not None
+            q = table.search(vector, query_type="vector").distance_type("cosine")
+            score_col = "_distance"
+        elif mode == "fts":
+            q = table.search(text, query_type="fts", fts_columns="search_text")
+            score_col = "_score"
+        else:
+            raise ValueError(f"unknown search mode {mode!r}")
+        if path_prefix:
+            q = q.where(_like_prefix(path_prefix), prefilter=True)
+        if mode != "hybrid":
+            # Naming the score column keeps lance from warning about auto-projection; the
+            # hybrid builder cannot project scores, so it reads all columns instead.
+            q = q.select([*columns, score_col])
+        depth = max(k, store.candidates) if mode == "hybrid" else k
+        rows = q.limit(depth).to_list()[:k]
+        passages = []
+        for row in rows:
+            vec = np.asarray(row["vector"], dtype=np.float32)
+            sim = float(vec @ vector) if vector is not None else float("nan")
+            raw = float(row.get(score_col) or 0.0)
+            score = 1.0 - raw if mode == "vector" else raw
+            passages.append(_passage(row, score=score, similarity=sim))
+        return passages
+
+    def writer(self) -> CollectionWriter:
+        """A writer on the latest version (created empty if the collection is new)."""
+        table = self.store._open(self.name)
+        if table is None:
+            table = self.store._create(self.name)
+        return CollectionWriter(self, table)
+
+
+def _passage(row: dict[str, Any], *, score: float, similarity: float) -> Passage:
+    return Passage(
+        id=row["id"],
+        collection=row["collection"],
+        source=row["source"],
+        title=row["title"],
+        heading=row["heading"],
+        lines=(int(row["line_start"]), int(row["line_end"])),
+        text=row["text"],
+        score=score,
+        similarity=similarity,
+        updated_at=row["updated_at"],
+    )
+
+
+class CollectionWriter:
+    """Writes new versions of a collection; readers see none of it until `publish()`."""
+
+    def __init__(self, collection: Collection, table: Any) -> None:
+        self.collection = collection
+        self._table = table
+
+    @property
+    def version(self) -> int:
+        return int(self._table.version)
+
+    def count(self) -> int:
+        return int(self._table.count_rows())
+
+    def rows(self, columns: Sequence[str]) -> pa.Table:
+        """These columns of every row of the latest (maybe unpublished) version."""
+        return _scan(self._table, columns)
+
+    def vectors_for(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for part, where in _id_filters(list(ids)):
-            rows = table.search().where(where).select(["id", "vector"]).limit(len(part))
+            rows = self._table.search().where(where).select(["id", "vector"]).limit(len(part))
             for row in rows.to_list():
                 out[row["id"]] = np.asarray(row["vector"], dtype=np.float32)
         return out
 
-    @staticmethod
-    def upsert(table: Any, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
         if not chunks:
             return
         rows = [
@@ -187,26 +348,27 @@ class KnowledgeStore:
             for c, v in zip(chunks, vectors, strict=True)
         ]
         (
-            table.merge_insert("id")
+            self._table.merge_insert("id")
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute(rows)
         )
 
-    @staticmethod
-    def delete_ids(table: Any, ids: Sequence[str]) -> None:
+    def delete(self, ids: Sequence[str]) -> None:
         for _, where in _id_filters(list(ids)):
-            table.delete(where)
+            self._table.delete(where)
 
-    def publish(self, collection: str, table: Any) -> int:
+    def publish(self) -> int:
         """Bring indexes up to date, then move the `published` tag to this version."""
         from lancedb.index import FTS
 
+        table = self._table
         indices = {ix.index_type: ix for ix in table.list_indices()}
         rows = table.count_rows()
         if "FTS" not in indices:
             table.create_index("search_text", config=FTS(with_position=False), replace=True)
-        if rows >= self.ann_min_rows and not any(t.startswith("IVF") for t in indices):
+        ann_min_rows = self.collection.store.ann_min_rows
+        if rows >= ann_min_rows and not any(t.startswith("IVF") for t in indices):
             log.info("building an ANN index over %d chunks", rows)
             table.create_index(
                 metric="cosine",
@@ -220,72 +382,5 @@ class KnowledgeStore:
             table.tags.update(PUBLISHED, version)
         else:
             table.tags.create(PUBLISHED, version)
-        with self._lock:
-            self._readers.pop(collection, None)
+        self.collection._forget_reader()
         return version
-
-    # -- reading -----------------------------------------------------------------------
-    def search(
-        self,
-        collection: str,
-        *,
-        text: str,
-        vector: np.ndarray | None,
-        mode: SearchMode = "hybrid",
-        k: int = 8,
-        where: str | None = None,
-    ) -> list[Hit]:
-        from knowledge.fusion import WeightedRRFReranker
-
-        table, _ = self.reader(collection)
-        columns = [
-            "id", "collection", "source", "title", "heading", "line_start", "line_end",
-            "text", "updated_at", "vector",
-        ]  # fmt: skip
-        if mode == "hybrid":
-            assert vector is not None
-            q = (
-                table.search(query_type="hybrid", fts_columns="search_text")
-                .vector(vector)
-                .text(text)
-                .rerank(WeightedRRFReranker(K=self.fusion_k, fts_weight=self.fts_weight))
-            )
-            score_col = "_relevance_score"
-        elif mode == "vector":
-            assert vector is not None
-            q = table.search(vector, query_type="vector").distance_type("cosine")
-            score_col = "_distance"
-        elif mode == "fts":
-            q = table.search(text, query_type="fts", fts_columns="search_text")
-            score_col = "_score"
-        else:
-            raise ValueError(f"unknown search mode {mode!r}")
-        if where:
-            q = q.where(where, prefilter=True)
-        if mode != "hybrid":
-            # Naming the score column keeps lance from warning about auto-projection; the
-            # hybrid builder cannot project scores, so it reads all columns instead.
-            q = q.select([*columns, score_col])
-        depth = max(k, self.candidates) if mode == "hybrid" else k
-        rows = q.limit(depth).to_list()[:k]
-        hits = []
-        for row in rows:
-            vec = np.asarray(row["vector"], dtype=np.float32)
-            sim = float(vec @ vector) if vector is not None else float("nan")
-            raw = float(row.get(score_col) or 0.0)
-            hits.append(
-                Hit(
-                    chunk_id=row["id"],
-                    collection=row["collection"],
-                    source=row["source"],
-                    title=row["title"],
-                    heading=row["heading"],
-                    line_start=int(row["line_start"]),
-                    line_end=int(row["line_end"]),
-                    text=row["text"],
-                    updated_at=row["updated_at"],
-                    score=1.0 - raw if mode == "vector" else raw,
-                    similarity=sim,
-                )
-            )
-        return hits

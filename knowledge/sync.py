@@ -22,7 +22,7 @@ from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError, LoadError
 from knowledge.loaders import load_document, supported
-from knowledge.store import KnowledgeStore
+from knowledge.store import Collection, CollectionWriter
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,6 @@ class SyncReport:
         return bool(self.added or self.updated or self.removed)
 
 
-@dataclass
-class _Pending:
-    chunks: list[Chunk] = field(default_factory=list)
-    reuse: dict[int, str] = field(default_factory=dict)  # position → id holding the vector
-
-
 ProgressFn = Callable[[int, int], None]  # (files done, files total)
 
 
@@ -89,135 +83,199 @@ def _file_hash(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
+@dataclass
+class _Snapshot:
+    """What the collection holds now: the plan diffs the docs against this."""
+
+    ids: list[str]
+    text_of: dict[str, str]  # chunk id → text hash
+    holder_of: dict[str, str]  # text hash → a chunk id whose vector embeds that text
+    by_source: dict[str, list[str]]
+    file_hashes: dict[str, set[str]]
+
+    @classmethod
+    def read(cls, writer: CollectionWriter) -> _Snapshot:
+        state = writer.rows(["id", "source", "text_hash", "file_hash"])
+        ids = state.column("id").to_pylist()
+        sources = state.column("source").to_pylist()
+        text_hashes = state.column("text_hash").to_pylist()
+        by_source: dict[str, list[str]] = {}
+        file_hashes: dict[str, set[str]] = {}
+        for cid, src, fh in zip(ids, sources, state.column("file_hash").to_pylist(), strict=True):
+            by_source.setdefault(src, []).append(cid)
+            file_hashes.setdefault(src, set()).add(fh)
+        return cls(
+            ids=ids,
+            text_of=dict(zip(ids, text_hashes, strict=True)),
+            holder_of=dict(zip(text_hashes, ids, strict=True)),
+            by_source=by_source,
+            file_hashes=file_hashes,
+        )
+
+
+@dataclass
+class _FilePlan:
+    """One file's part of the plan: keep its rows, skip it, or write these chunks."""
+
+    keep: list[str] = field(default_factory=list)  # ids whose rows stay as they are
+    chunks: list[Chunk] = field(default_factory=list)  # rows to write
+    reuse: dict[int, str] = field(default_factory=dict)  # chunk position → id with its vector
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: SkippedFile | None = None
+
+
+def _plan_file(
+    path: Path, rel: str, snap: _Snapshot, collection: str, max_chars: int | None
+) -> _FilePlan:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        # Keep what we had rather than lose it.
+        reason = f"cannot read file ({exc.strerror or exc})"
+        return _FilePlan(keep=snap.by_source.get(rel, []), skipped=SkippedFile(rel, reason))
+    fhash = _file_hash(data)
+    if snap.file_hashes.get(rel) == {fhash}:
+        old_ids = snap.by_source[rel]
+        return _FilePlan(keep=old_ids, unchanged=len(old_ids))
+    try:
+        doc = load_document(path, rel)
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat()
+        kwargs = {"max_chars": max_chars} if max_chars else {}
+        chunks = list(
+            chunk_document(doc, collection=collection, file_hash=fhash, updated_at=mtime, **kwargs)
+        )
+    except LoadError as exc:
+        log.warning("skipped %s", exc)
+        return _FilePlan(keep=snap.by_source.get(rel, []), skipped=SkippedFile(rel, exc.reason))
+    plan = _FilePlan(chunks=chunks)
+    for pos, chunk in enumerate(chunks):
+        old_hash = snap.text_of.get(chunk.id)
+        if old_hash is None:
+            plan.added += 1
+        elif old_hash != chunk.text_hash:
+            plan.updated += 1
+        else:
+            plan.unchanged += 1
+        if old_hash == chunk.text_hash:
+            # Same text, new line span or file hash: rewrite the row, keep the vector.
+            plan.reuse[pos] = chunk.id
+        elif chunk.text_hash in snap.holder_of:
+            plan.reuse[pos] = snap.holder_of[chunk.text_hash]
+    return plan
+
+
+class _BatchWriter:
+    """Applies the plan in batches: embeds what is new, copies vectors that can be reused."""
+
+    def __init__(self, writer: CollectionWriter, embedder: Embedder, batch_size: int) -> None:
+        self.writer = writer
+        self.embedder = embedder
+        self.batch_size = batch_size
+        self.chunks: list[Chunk] = []
+        self.reuse: dict[int, str] = {}
+        self.embedded = 0
+
+    def add(self, plan: _FilePlan) -> None:
+        offset = len(self.chunks)
+        self.chunks.extend(plan.chunks)
+        self.reuse.update({offset + pos: cid for pos, cid in plan.reuse.items()})
+        if len(self.chunks) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.chunks:
+            return
+        vectors: list[np.ndarray | None] = [None] * len(self.chunks)
+        fresh = [i for i in range(len(self.chunks)) if i not in self.reuse]
+        if self.reuse:
+            old = self.writer.vectors_for(set(self.reuse.values()))
+            for i, holder in self.reuse.items():
+                if holder in old:
+                    vectors[i] = old[holder]
+                else:  # vanished meanwhile: embed after all
+                    fresh.append(i)
+        if fresh:
+            texts = [self.chunks[i].search_text for i in fresh]
+            for i, v in zip(fresh, self.embedder.embed_documents(texts), strict=True):
+                vectors[i] = v
+            self.embedded += len(fresh)
+        self.writer.upsert(self.chunks, [v for v in vectors if v is not None])
+        self.chunks = []
+        self.reuse = {}
+
+
 def sync_collection(
-    store: KnowledgeStore,
+    collection: Collection,
     embedder: Embedder,
-    collection: str,
     paths: Sequence[Path],
     *,
     batch_size: int = 256,
     max_chars: int | None = None,
     progress: ProgressFn | None = None,
 ) -> SyncReport:
+    """Plan each file against what the collection holds (hash diff, vector reuse), apply
+    the plan in batches, remove what no file produced any more, then publish."""
     started = time.perf_counter()
     files = list(iter_files(paths))
-    table = store.writer(collection)
-    state = store.scan(table, ["id", "source", "text_hash", "file_hash"])
-    ids = state.column("id").to_pylist()
-    sources = state.column("source").to_pylist()
-    text_hashes = state.column("text_hash").to_pylist()
-    file_hashes = state.column("file_hash").to_pylist()
-    existing: dict[str, str] = dict(zip(ids, text_hashes, strict=True))
-    by_text: dict[str, str] = dict(zip(text_hashes, ids, strict=True))
-    by_source: dict[str, list[str]] = {}
-    source_hashes: dict[str, set[str]] = {}
-    for cid, src, fh in zip(ids, sources, file_hashes, strict=True):
-        by_source.setdefault(src, []).append(cid)
-        source_hashes.setdefault(src, set()).add(fh)
-
+    writer = collection.writer()
+    snap = _Snapshot.read(writer)
+    batches = _BatchWriter(writer, embedder, batch_size)
     seen: set[str] = set()
     skipped: list[SkippedFile] = []
-    added = updated = unchanged = embedded = 0
-    pending = _Pending()
-
-    def flush() -> None:
-        nonlocal embedded
-        if not pending.chunks:
-            return
-        to_embed = [i for i in range(len(pending.chunks)) if i not in pending.reuse]
-        vectors: list[np.ndarray | None] = [None] * len(pending.chunks)
-        if to_embed:
-            fresh = embedder.embed_documents([pending.chunks[i].search_text for i in to_embed])
-            for i, v in zip(to_embed, fresh, strict=True):
-                vectors[i] = v
-            embedded += len(to_embed)
-        if pending.reuse:
-            old = store.vectors_for(table, set(pending.reuse.values()))
-            for i, src_id in pending.reuse.items():
-                vec = old.get(src_id)
-                if vec is None:  # vanished meanwhile: embed after all
-                    vec = embedder.embed_documents([pending.chunks[i].search_text])[0]
-                    embedded += 1
-                vectors[i] = vec
-        store.upsert(table, pending.chunks, [v for v in vectors if v is not None])
-        pending.chunks.clear()
-        pending.reuse.clear()
-
+    added = updated = unchanged = 0
     for n, (path, rel) in enumerate(files, start=1):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            skipped.append(SkippedFile(rel, f"cannot read file ({exc.strerror or exc})"))
-            seen.update(by_source.get(rel, ()))  # keep what we had rather than lose it
-            continue
-        fhash = _file_hash(data)
-        if source_hashes.get(rel) == {fhash}:
-            old_ids = by_source[rel]
-            seen.update(old_ids)
-            unchanged += len(old_ids)
-            if progress:
-                progress(n, len(files))
-            continue
-        try:
-            doc = load_document(path, rel)
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat()
-            kwargs = {"max_chars": max_chars} if max_chars else {}
-            chunks = list(
-                chunk_document(
-                    doc, collection=collection, file_hash=fhash, updated_at=mtime, **kwargs
-                )
-            )
-        except LoadError as exc:
-            log.warning("skipped %s", exc)
-            skipped.append(SkippedFile(rel, exc.reason))
-            seen.update(by_source.get(rel, ()))
-            continue
-        for chunk in chunks:
-            seen.add(chunk.id)
-            old_hash = existing.get(chunk.id)
-            if old_hash is None:
-                added += 1
-            elif old_hash != chunk.text_hash:
-                updated += 1
-            else:
-                unchanged += 1
-            if old_hash == chunk.text_hash:
-                # Same text, new line span or file hash: rewrite the row, keep the vector.
-                pending.reuse[len(pending.chunks)] = chunk.id
-            elif chunk.text_hash in by_text:
-                pending.reuse[len(pending.chunks)] = by_text[chunk.text_hash]
-            pending.chunks.append(chunk)
-        if len(pending.chunks) >= batch_size:
-            flush()
-        if progress:
+        plan = _plan_file(path, rel, snap, collection.name, max_chars)
+        seen.update(plan.keep)
+        seen.update(c.id for c in plan.chunks)
+        added, updated = added + plan.added, updated + plan.updated
+        unchanged += plan.unchanged
+        if plan.skipped:
+            skipped.append(plan.skipped)
+        batches.add(plan)
+        if progress and not plan.skipped:
             progress(n, len(files))
-    flush()
-
-    stale = [cid for cid in ids if cid not in seen]
-    if stale:
-        store.delete_ids(table, stale)
-    published = store.published_version(collection)
-    wrote = bool(added or updated or stale or embedded) or int(table.version) != published
-    total = table.count_rows()
-    if total == 0 and not files:
-        raise KnowledgeError(
-            "No supported documents found (Markdown, reStructuredText, HTML, text, PDF) in: "
-            + ", ".join(str(p) for p in paths)
-        )
-    version = store.publish(collection, table) if wrote or published is None else published
+    batches.flush()
+    stale = [cid for cid in snap.ids if cid not in seen]
+    version = _finish(collection, writer, stale, files, paths,
+                      wrote=bool(added or updated or stale or batches.embedded))  # fmt: skip
     return SyncReport(
-        collection=collection,
+        collection=collection.name,
         files=len(files),
         added=added,
         updated=updated,
         removed=len(stale),
         unchanged=unchanged,
         skipped=tuple(skipped),
-        chunks=total,
+        chunks=writer.count(),
         version=version,
         seconds=time.perf_counter() - started,
-        embedded=embedded,
+        embedded=batches.embedded,
     )
+
+
+def _finish(
+    collection: Collection,
+    writer: CollectionWriter,
+    stale: list[str],
+    files: list[tuple[Path, str]],
+    paths: Sequence[Path],
+    *,
+    wrote: bool,
+) -> int | None:
+    """Delete stale rows and publish, unless nothing changed since the last publish."""
+    if stale:
+        writer.delete(stale)
+    published = collection.published_version()
+    if writer.count() == 0 and not files:
+        raise KnowledgeError(
+            "No supported documents found (Markdown, reStructuredText, HTML, text, PDF) in: "
+            + ", ".join(str(p) for p in paths)
+        )
+    if wrote or writer.version != published or published is None:
+        return writer.publish()
+    return published
 
 
 def chunks_in(paths: Iterable[Path]) -> Iterator[Chunk]:

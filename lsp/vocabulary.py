@@ -7,12 +7,16 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING
 
+from engine.types import Passage
 from knowledge.chunking import HEADING_SEP
+
+if TYPE_CHECKING:
+    from engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +117,11 @@ class Vocabulary:
         return found[:limit]
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> Vocabulary:
+    def from_passages(cls, passages: Iterable[Passage]) -> Vocabulary:
         entries: list[Entry] = []
         seen_files: set[str] = set()
-        for row in rows:
-            source = str(row.get("source") or "")
-            text = str(row.get("text") or "")
-            title = str(row.get("title") or "")
-            heading = str(row.get("heading") or "")
-            lines = (int(row.get("line_start") or 1), int(row.get("line_end") or 1))
+        for p in passages:
+            source, text, title, heading, lines = p.source, p.text, p.title, p.heading, p.lines
             kind = _kind_for(source)
             if source not in seen_files and kind in ("service", "runbook"):
                 seen_files.add(source)
@@ -143,11 +143,8 @@ class Vocabulary:
         return cls(entries)
 
 
-def load_vocabulary(engine: Any, collection: str) -> Vocabulary:
-    table, version = engine.store.reader(collection)
-    columns = ["title", "heading", "text", "source", "line_start", "line_end"]
-    rows = engine.store.scan(table, columns).to_pylist()
-    vocab = Vocabulary.from_rows(rows)
-    log.info("vocabulary: %d entries from %d chunks (%s v%s)", len(vocab), len(rows),
-             collection, version)  # fmt: skip
+def load_vocabulary(engine: Engine, collection: str) -> Vocabulary:
+    passages = engine.chunks(collection)
+    vocab = Vocabulary.from_passages(passages)
+    log.info("vocabulary: %d entries from %d chunks (%s)", len(vocab), len(passages), collection)
     return vocab

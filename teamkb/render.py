@@ -34,9 +34,7 @@ def passages_text(passages: Sequence[Passage]) -> str:
         snippet = " ".join(p.text.split())
         if len(snippet) > 300:
             snippet = snippet[:297] + "…"
-        blocks.append(
-            f"{i}. {head}  ({p.location}, score {p.score:.3f})\n   {snippet}"
-        )
+        blocks.append(f"{i}. {head}  ({p.location}, score {p.score:.3f})\n   {snippet}")
     return "\n".join(blocks)
 
 

@@ -258,7 +258,6 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
 ) -> list[Outcome]:
     """Ask every question in every configuration and grade each answer."""
-    from engine.engine import Engine
     from engine.factory import build_engine
 
     settings = replace(settings, answer_cache=False)  # a cached answer has no latency
@@ -275,11 +274,8 @@ def evaluate(
         engine = None
         if cfg.retrieval and search_engine is not None:
             # one store and embedder for every configuration; only the generator differs
-            engine = Engine(
-                settings=settings,
-                store=search_engine.store,
-                embedder=search_engine.embedder,
-                generator=rec,
+            engine = build_engine(
+                settings, store=search_engine.store, embedder=search_engine.embedder, generator=rec
             )
         if questions:
             _warm_up(cfg.generator, questions[0])

@@ -8,11 +8,13 @@ import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from engine.evaluation.answers import Question
+from engine.settings import Settings
+from engine.types import Passage
 
 log = logging.getLogger(__name__)
 
@@ -37,37 +39,11 @@ UNANSWERABLE = (
 )
 
 
-@dataclass(frozen=True)
-class DocChunk:
-    id: str
-    source: str
-    title: str
-    heading: str
-    text: str
-    lines: tuple[int, int] = (0, 0)
+def load_chunks(settings: Settings, collection: str | None = None) -> list[Passage]:
+    """Every passage of a collection's published index, in source order."""
+    from engine.factory import build_engine
 
-
-def load_chunks(settings: Any, collection: str | None = None) -> list[DocChunk]:
-    """Every chunk of a collection's published index, in source order."""
-    from knowledge.store import KnowledgeStore
-
-    name = collection or settings.default_collection
-    store = KnowledgeStore(settings.index_location)
-    table, _ = store.reader(name)
-    cols = ["id", "source", "title", "heading", "text", "line_start", "line_end"]
-    rows = KnowledgeStore.scan(table, cols).to_pylist()
-    rows.sort(key=lambda r: (r["source"], r["line_start"]))
-    return [
-        DocChunk(
-            r["id"],
-            r["source"],
-            r["title"],
-            r["heading"],
-            r["text"],
-            (r["line_start"], r["line_end"]),
-        )
-        for r in rows
-    ]
+    return build_engine(settings, with_generator=False).chunks(collection)
 
 
 def keywords_of(text: str, limit: int = 3) -> list[str]:
@@ -83,7 +59,7 @@ def keywords_of(text: str, limit: int = 3) -> list[str]:
     return found[:limit]
 
 
-def question_for(chunk: DocChunk) -> str | None:
+def question_for(chunk: Passage) -> str | None:
     heading = chunk.heading.split(" › ")[-1].strip().strip("#").strip()
     if heading.lower() in _GENERIC_HEADINGS:
         heading = ""
@@ -96,7 +72,7 @@ def question_for(chunk: DocChunk) -> str | None:
     return f"What do the docs say about {subject[0].lower() + subject[1:]}?"
 
 
-def questions_from_chunks(chunks: Sequence[DocChunk]) -> list[Question]:
+def questions_from_chunks(chunks: Sequence[Passage]) -> list[Question]:
     out: list[Question] = []
     seen: set[str] = set()
     for c in chunks:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import GeneratorUnavailable
+from engine.generators.base import BaseGenerator
 from engine.types import Prompt
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def packaged_model(models_dir: Path) -> Path:
     return target
 
 
-class LlamaCppGenerator:
+class LlamaCppGenerator(BaseGenerator):
     def __init__(
         self,
         model_path: Path,
@@ -60,12 +61,10 @@ class LlamaCppGenerator:
         temperature: float = 0.1,
         seed: int = 7,
     ) -> None:
+        super().__init__(n_ctx=n_ctx, max_tokens=max_tokens, temperature=temperature)
         self.model_path = Path(model_path)
         self.lora_path = Path(lora_path) if lora_path else None
-        self._n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
-        self._max_tokens = max_tokens
-        self.temperature = temperature
         self.seed = seed
         self._llm: Any = None
         self._lock = threading.Lock()  # a llama.cpp context is not re-entrant
@@ -81,14 +80,6 @@ class LlamaCppGenerator:
         if not self.lora_path:
             return ""
         return f"{self.lora_path.parent.name}/{self.lora_path.name}"
-
-    @property
-    def context_tokens(self) -> int:
-        return self._n_ctx
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def _load(self) -> Any:
         if self._llm is not None:
@@ -127,11 +118,8 @@ class LlamaCppGenerator:
         try:
             llm = self._load()
         except GeneratorUnavailable:
-            return len(text) // 3 + 1  # a safe over-estimate for English
+            return super().count_tokens(text)
         return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
-    def generate(self, prompt: Prompt) -> str:
-        return "".join(self.stream(prompt))
 
     def stream(self, prompt: Prompt) -> Iterator[str]:
         with self._lock:

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.errors import GenerationTimeout, GeneratorUnavailable
+from engine.generators.base import BaseGenerator
 from engine.types import Prompt
 
 log = logging.getLogger(__name__)
 
 
-class OllamaGenerator:
+class OllamaGenerator(BaseGenerator):
     def __init__(
         self,
         *,
@@ -28,6 +29,7 @@ class OllamaGenerator:
     ) -> None:
         import ollama
 
+        super().__init__(n_ctx=n_ctx, max_tokens=max_tokens, temperature=temperature)
         self.host = host
         # Shown to users when Ollama fails: never with credentials from the URL.
         self.where = _without_userinfo(host)
@@ -35,9 +37,6 @@ class OllamaGenerator:
         # An adapter is served by Ollama as its own model tag (FROM base + ADAPTER).
         self.adapter_model = adapter_model
         self.keep_alive = keep_alive
-        self._max_tokens = max_tokens
-        self.temperature = temperature
-        self._n_ctx = n_ctx
         self.client = client or ollama.Client(host=host, timeout=timeout_s)
 
     @property
@@ -47,20 +46,6 @@ class OllamaGenerator:
     @property
     def adapter(self) -> str:
         return self.adapter_model
-
-    @property
-    def context_tokens(self) -> int:
-        return self._n_ctx
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 3 + 1  # no tokenizer endpoint: over-estimate, stay in budget
-
-    def generate(self, prompt: Prompt) -> str:
-        return "".join(self.stream(prompt))
 
     def stream(self, prompt: Prompt) -> Iterator[str]:
         import httpx

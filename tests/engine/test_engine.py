@@ -2,7 +2,6 @@
 client (against the stand-in server)."""
 
 import dataclasses
-import socket
 import subprocess
 import sys
 
@@ -89,14 +88,14 @@ def test_cache_serves_repeats_and_a_reindex_invalidates_it(home_copy, embedder, 
     # A re-index that changes anything publishes a new version: the entry is unreachable.
     from knowledge.documents import Chunk
 
-    table = engine.store.writer("handbook")
+    writer = engine.store.collection("handbook").writer()
     new = Chunk(
         id="new", collection="handbook", source="new.md", title="New", heading="",
         line_start=1, line_end=1, text="new page", search_text="new page", text_hash="x",
         file_hash="y", updated_at="",
     )  # fmt: skip
-    engine.store.upsert(table, [new], [embedder.embed_query("new page")])
-    engine.store.publish("handbook", table)
+    writer.upsert([new], [embedder.embed_query("new page")])
+    writer.publish()
     assert not engine.ask("How do I roll back a deploy?").cached
     assert len(fake_ollama.requests) == 2
 
@@ -131,12 +130,6 @@ def test_engine_never_reads_the_environment():
 def test_settings_are_frozen(search_engine):
     with pytest.raises(dataclasses.FrozenInstanceError):
         search_engine.settings.retrieval.k = 3  # type: ignore[misc]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_unsupported_answer_is_flagged_and_lists_the_passages_to_check(handbook_home, embedder):

@@ -55,14 +55,20 @@ def test_cited_examples_point_at_their_whole_gold_passage():
     trimmed or dropped is skipped; the rest cite the gold passage's number."""
     import re
 
-    from engine.evaluation.questions import DocChunk
     from engine.prompting import build_prompt, quote
+    from engine.types import Passage
     from finetune.dataset import build_examples
 
     filler = " ".join(["The service keeps working as documented here."] * 8)
     chunks = [
-        DocChunk(
-            f"id{i:02d}" * 4, f"doc{i}.md", f"Doc {i}", f"Topic {i}", f"Run `cmd-{i}`. {filler}"
+        Passage(
+            id=f"id{i:02d}" * 4,
+            collection="",
+            source=f"doc{i}.md",
+            title=f"Doc {i}",
+            heading=f"Topic {i}",
+            lines=(0, 0),
+            text=f"Run `cmd-{i}`. {filler}",
         )
         for i in range(12)
     ]

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.errors import IndexNotFound, KnowledgeError
-from knowledge.store import KnowledgeStore
+from knowledge.errors import EmbeddingMismatch, IndexNotFound, KnowledgeError
+from knowledge.store import EmbeddingInfo, KnowledgeStore
 from knowledge.sync import sync_collection
 
 
@@ -45,11 +45,11 @@ def docs(tmp_path: Path) -> Path:
 def test_first_run_then_incremental_runs(tmp_path, docs, embedder):
     store = KnowledgeStore(str(tmp_path / "index"))
     emb = CountingEmbedder(embedder)
-    r1 = sync_collection(store, emb, "team", [docs])
+    r1 = sync_collection(store.collection("team"), emb, [docs])
     assert (r1.files, r1.added, r1.updated, r1.removed, r1.skipped) == (3, 4, 0, 0, ())
     assert emb.embedded == 4 and r1.version is not None
 
-    r2 = sync_collection(store, emb, "team", [docs])
+    r2 = sync_collection(store.collection("team"), emb, [docs])
     assert (r2.added, r2.updated, r2.removed, r2.unchanged) == (0, 0, 0, 4)
     assert emb.embedded == 4  # nothing re-embedded
     assert r2.version == r1.version  # nothing written
@@ -60,20 +60,22 @@ def test_first_run_then_incremental_runs(tmp_path, docs, embedder):
         "## Rollback\nUse shipit rollback.\n"
     )
     (docs / "notes.txt").unlink()
-    r3 = sync_collection(store, emb, "team", [docs])
+    r3 = sync_collection(store.collection("team"), emb, [docs])
     assert (r3.added, r3.updated, r3.removed) == (1, 1, 1)  # intro added, canary edited, notes gone
     assert emb.embedded == 6  # only the new and the edited chunk
-    hits = store.search("team", text="rollback", vector=embedder.embed_query("rollback"), k=1)
-    assert hits[0].heading == "Rollback" and (hits[0].line_start, hits[0].line_end) == (9, 9)
+    hits = store.collection("team").search(
+        text="rollback", vector=embedder.embed_query("rollback"), k=1
+    )
+    assert hits[0].heading == "Rollback" and hits[0].lines == (9, 9)
 
 
 def test_renamed_file_reuses_vectors(tmp_path, docs, embedder):
     store = KnowledgeStore(str(tmp_path / "index"))
     emb = CountingEmbedder(embedder)
-    sync_collection(store, emb, "team", [docs])
+    sync_collection(store.collection("team"), emb, [docs])
     before = emb.embedded
     (docs / "runbooks" / "disk.md").rename(docs / "runbooks" / "disk-full.md")
-    r = sync_collection(store, emb, "team", [docs])
+    r = sync_collection(store.collection("team"), emb, [docs])
     assert (r.added, r.removed) == (1, 1)
     assert emb.embedded == before  # same text elsewhere: vector reused, not recomputed
 
@@ -83,7 +85,7 @@ def test_bad_files_reported_skipped_and_run_goes_on(tmp_path, docs, embedder):
     (docs / "binary.md").write_bytes(b"\x00\x00\x00")
     (docs / "bad.md").write_text("---\ntitle: [oops\n---\n# x\n")
     store = KnowledgeStore(str(tmp_path / "index"))
-    r = sync_collection(store, embedder, "team", [docs])
+    r = sync_collection(store.collection("team"), embedder, [docs])
     assert sorted(s.path for s in r.skipped) == ["bad.md", "binary.md", "empty.md"]
     assert {s.reason for s in r.skipped} >= {"empty file"}
     assert r.added == 4  # the good files are all there
@@ -91,17 +93,19 @@ def test_bad_files_reported_skipped_and_run_goes_on(tmp_path, docs, embedder):
 
 def test_file_that_turns_bad_keeps_its_last_good_chunks(tmp_path, docs, embedder):
     store = KnowledgeStore(str(tmp_path / "index"))
-    sync_collection(store, embedder, "team", [docs])
+    sync_collection(store.collection("team"), embedder, [docs])
     (docs / "runbooks" / "disk.md").write_bytes(b"\x00broken")
-    r = sync_collection(store, embedder, "team", [docs])
+    r = sync_collection(store.collection("team"), embedder, [docs])
     assert [s.path for s in r.skipped] == ["runbooks/disk.md"] and r.removed == 0
-    hits = store.search("team", text="logs", vector=embedder.embed_query("delete old logs"), k=1)
+    hits = store.collection("team").search(
+        text="logs", vector=embedder.embed_query("delete old logs"), k=1
+    )
     assert hits[0].source == "runbooks/disk.md"
 
 
 def test_crash_mid_run_leaves_published_index_searchable(tmp_path, docs, embedder):
     store = KnowledgeStore(str(tmp_path / "index"))
-    first = sync_collection(store, embedder, "team", [docs])
+    first = sync_collection(store.collection("team"), embedder, [docs])
     for i in range(30):
         (docs / f"extra{i}.md").write_text(
             f"# Extra {i}\n\nExtra page number {i} about canaries.\n"
@@ -121,26 +125,30 @@ def test_crash_mid_run_leaves_published_index_searchable(tmp_path, docs, embedde
             return super().embed_documents(texts)
 
     with pytest.raises(Crash):
-        sync_collection(store, CrashingEmbedder(embedder), "team", [docs], batch_size=8)
+        sync_collection(store.collection("team"), CrashingEmbedder(embedder), [docs], batch_size=8)
     reader = KnowledgeStore(str(tmp_path / "index"))
-    assert reader.published_version("team") == first.version
-    hits = reader.search("team", text="canary", vector=embedder.embed_query("canary"), k=10)
+    assert reader.collection("team").published_version() == first.version
+    hits = reader.collection("team").search(
+        text="canary", vector=embedder.embed_query("canary"), k=10
+    )
     assert {h.source for h in hits} == {"deploy.md", "runbooks/disk.md", "notes.txt"}
     assert any("15 minutes" in h.text for h in hits)
 
     # The next run resumes and publishes everything.
-    r = sync_collection(store, embedder, "team", [docs])
+    r = sync_collection(store.collection("team"), embedder, [docs])
     assert r.chunks == 3 + 30 and r.version != first.version
-    hits = store.search("team", text="canary", vector=embedder.embed_query("canary"), k=40)
+    hits = store.collection("team").search(
+        text="canary", vector=embedder.embed_query("canary"), k=40
+    )
     assert not any("15 minutes" in h.text for h in hits)
 
 
 def test_missing_index_and_missing_path(tmp_path, embedder):
     store = KnowledgeStore(str(tmp_path / "index"))
     with pytest.raises(IndexNotFound, match="teamkb index PATH --collection nope"):
-        store.search("nope", text="x", vector=embedder.embed_query("x"))
+        store.collection("nope").search(text="x", vector=embedder.embed_query("x"))
     with pytest.raises(KnowledgeError, match="Path not found"):
-        sync_collection(store, embedder, "team", [tmp_path / "missing"])
+        sync_collection(store.collection("team"), embedder, [tmp_path / "missing"])
 
 
 def test_collections_are_separate_tables(tmp_path, docs, embedder):
@@ -148,8 +156,25 @@ def test_collections_are_separate_tables(tmp_path, docs, embedder):
     other = tmp_path / "other"
     other.mkdir()
     shutil.copy(docs / "notes.txt", other / "lunch.txt")
-    sync_collection(store, embedder, "team", [docs])
-    sync_collection(store, embedder, "private", [other])
+    sync_collection(store.collection("team"), embedder, [docs])
+    sync_collection(store.collection("private"), embedder, [other])
     assert store.collections() == ["private", "team"]
-    hits = store.search("private", text="lunch", vector=embedder.embed_query("lunch"), k=10)
+    hits = store.collection("private").search(
+        text="lunch", vector=embedder.embed_query("lunch"), k=10
+    )
     assert {h.source for h in hits} == {"lunch.txt"}
+
+
+def test_an_index_built_by_another_embedding_model_is_refused(tmp_path, docs, embedder):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    sync_collection(store.collection("team"), embedder, [docs])
+    other = KnowledgeStore(str(tmp_path / "index"), embedding=EmbeddingInfo("bge-small", 384))
+    with pytest.raises(EmbeddingMismatch) as err:
+        other.collection("team").search(text="x", vector=embedder.embed_query("x"))
+    assert str(err.value) == (
+        "Collection 'team' was indexed with all-MiniLM-L6-v2 (384 dimensions), but teamkb now "
+        "embeds with bge-small (384 dimensions). Index into a new collection, or drop this one "
+        "and index again: teamkb index PATH --collection team"
+    )
+    with pytest.raises(EmbeddingMismatch):
+        sync_collection(other.collection("team"), embedder, [docs])
