@@ -30,7 +30,7 @@ from tests.conftest import make_settings
 NOW = datetime(2025, 6, 30, tzinfo=UTC)
 
 
-def cite(n: int, url: str = "https://docs.example.com/a.md#L1-L9") -> Citation:
+def cite(n: int, url: str | None = "https://docs.example.com/a.md#L1-L9") -> Citation:
     return Citation(n=n, source=f"dir/doc{n}.md", title=f"Doc {n}", heading="Steps",
                     lines=(n, n + 8), url=url, updated_at="2025-06-27T10:00:00+00:00")  # fmt: skip
 
@@ -40,7 +40,7 @@ def all_text(blocks) -> str:
 
 
 def test_citations_become_slack_links_and_text_is_escaped():
-    text = link_citations("Use <b> & roll back [1], see [2] and [9].", (cite(1), cite(2, "a.md")))
+    text = link_citations("Use <b> & roll back [1], see [2] and [9].", (cite(1), cite(2, None)))
     assert text.startswith(
         "Use &lt;b&gt; &amp; roll back <https://docs.example.com/a.md#L1-L9|[1]>"
     )
