@@ -17,37 +17,80 @@ searchable from that channel only: that is how a private channel's docs stay in 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from engine.errors import ConfigError
 from engine.settings import Settings
 
-_KNOWN = {
-    "rate_limit_per_minute", "workers", "history_turns", "default_collections", "channels",
-}  # fmt: skip
+
+def _listify(value: Any) -> Any:
+    # `collections = "handbook"` is accepted as a list of one.
+    return [value] if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class ChannelSettings:
-    collections: tuple[str, ...]
+CollectionName = Annotated[str, StringConstraints(strict=True, min_length=1)]
+CollectionNames = Annotated[
+    tuple[CollectionName, ...], BeforeValidator(_listify), Field(min_length=1)
+]
+PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+
+# What each kind of value must be, for the error message of a bad one.
+_EXPECTED = {
+    "default_collections": "must be a non-empty list of collection names",
+    "collections": "must be a non-empty list of collection names",
+    "rate_limit_per_minute": "must be a positive integer",
+    "workers": "must be a positive integer",
+    "history_turns": "must be a positive integer",
+    "answer_without_mention": "must be true or false",
+    "channels": "must be a table of channel ids",
+}
+
+
+class ChannelSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    collections: CollectionNames
     answer_without_mention: bool = False
 
 
-@dataclass(frozen=True)
-class SlackSettings:
+class SlackSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     home: Path
-    default_collections: tuple[str, ...] = ("handbook",)
-    channels: Mapping[str, ChannelSettings] = field(default_factory=dict)
-    rate_limit_per_minute: int = 6
-    workers: int = 2
-    history_turns: int = 8
+    default_collections: CollectionNames = ("handbook",)
+    channels: Mapping[str, ChannelSettings] = Field(default_factory=dict)
+    rate_limit_per_minute: PositiveInt = 6
+    workers: PositiveInt = 2
+    history_turns: PositiveInt = 8
     # Secrets: repr=False so that a logged settings object never shows them.
-    bot_token: str = field(default="", repr=False)
-    signing_secret: str = field(default="", repr=False)
-    app_token: str = field(default="", repr=False)
+    bot_token: str = Field(default="", repr=False)
+    signing_secret: str = Field(default="", repr=False)
+    app_token: str = Field(default="", repr=False)
     api_url: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _channels_default_to_the_defaults(cls, data: Any) -> Any:
+        # A channel entry without `collections` searches what unlisted channels search.
+        if not isinstance(data, Mapping) or not isinstance(data.get("channels"), Mapping):
+            return data
+        defaults = data.get("default_collections", cls.model_fields["default_collections"].default)
+        channels = {
+            cid: {"collections": defaults, **raw} if isinstance(raw, Mapping) else raw
+            for cid, raw in data["channels"].items()
+        }
+        return {**data, "channels": channels}
 
     def channel(self, channel_id: str) -> ChannelSettings:
         configured = self.channels.get(channel_id)
@@ -62,58 +105,55 @@ class SlackSettings:
         """Parse `settings.section("slack")`; tokens come from `env` (default: none)."""
         env = env or {}
         data: Mapping[str, Any] = settings.section("slack")
-        unknown = set(data) - _KNOWN
+        secrets = {"home", "bot_token", "signing_secret", "app_token", "api_url"}
+        # Those come from the environment, never from teamkb.toml.
+        unknown = sorted(k for k in data if k in secrets)
         if unknown:
-            raise ConfigError(
-                f"Unknown setting(s) in [slack]: {', '.join(sorted(unknown))}. "
-                f"Known: {', '.join(sorted(_KNOWN))}"
-            )
-        defaults = _names(
-            data.get("default_collections", [settings.default_collection]),
-            "[slack] default_collections",
+            raise ConfigError(f"Unknown setting(s) in [slack]: {', '.join(unknown)}. {_known()}")
+        try:
+            return cls.model_validate({
+                "default_collections": [settings.default_collection],
+                **data,
+                "home": settings.home,
+                "bot_token": env.get("SLACK_BOT_TOKEN", ""),
+                "signing_secret": env.get("SLACK_SIGNING_SECRET", ""),
+                "app_token": env.get("SLACK_APP_TOKEN", ""),
+                "api_url": env.get("SLACK_API_URL", ""),
+            })  # fmt: skip
+        except ValidationError as exc:
+            raise _config_error(exc) from None
+
+
+def _known(table: str = "slack") -> str:
+    if table == "slack":
+        names = sorted(set(_EXPECTED) - {"collections", "answer_without_mention"})
+    else:
+        names = sorted(ChannelSettings.model_fields)
+    return f"Known: {', '.join(names)}"
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    """One message naming each bad key of [slack] or [slack.channels.ID]."""
+    problems: list[str] = []
+    unknown: dict[str, list[str]] = {}
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        if loc[:1] == ["channels"] and len(loc) >= 2:
+            table, rest = f"slack.channels.{loc[1]}", loc[2:]
+        else:
+            table, rest = "slack", loc
+        if err["type"] == "extra_forbidden":
+            unknown.setdefault(table, []).append(rest[0])
+            continue
+        key = rest[0] if rest else ""
+        if not key:  # the channel entry itself is not a table
+            problems.append(f"[{table}] must be a table")
+            continue
+        expected = _EXPECTED.get(key, err["msg"])
+        problems.append(f"[{table}] {key} {expected}, got {err.get('input')!r}")
+    for table, keys in unknown.items():
+        kind = "channel" if table != "slack" else "slack"
+        problems.append(
+            f"Unknown setting(s) in [{table}]: {', '.join(sorted(set(keys)))}. {_known(kind)}"
         )
-        channels: dict[str, ChannelSettings] = {}
-        for cid, raw in (data.get("channels") or {}).items():
-            if not isinstance(raw, Mapping):
-                raise ConfigError(f"[slack.channels.{cid}] must be a table")
-            extra = set(raw) - {"collections", "answer_without_mention"}
-            if extra:
-                raise ConfigError(
-                    f"Unknown setting(s) in [slack.channels.{cid}]: {', '.join(sorted(extra))}. "
-                    "Known: collections, answer_without_mention"
-                )
-            cols = _names(raw.get("collections", defaults), f"[slack.channels.{cid}] collections")
-            channels[str(cid)] = ChannelSettings(
-                collections=cols, answer_without_mention=bool(raw.get("answer_without_mention"))
-            )
-        return cls(
-            home=settings.home,
-            default_collections=defaults,
-            channels=channels,
-            rate_limit_per_minute=_positive(data, "rate_limit_per_minute", 6),
-            workers=_positive(data, "workers", 2),
-            history_turns=_positive(data, "history_turns", 8),
-            bot_token=env.get("SLACK_BOT_TOKEN", ""),
-            signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
-            app_token=env.get("SLACK_APP_TOKEN", ""),
-            api_url=env.get("SLACK_API_URL", ""),
-        )
-
-
-def _names(value: Any, key: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if (
-        not isinstance(value, list | tuple)
-        or not value
-        or not all(isinstance(v, str) and v for v in value)
-    ):
-        raise ConfigError(f"{key} must be a non-empty list of collection names")
-    return tuple(value)
-
-
-def _positive(data: Mapping[str, Any], key: str, default: int) -> int:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"[slack] {key} must be a positive integer, got {value!r}")
-    return value
+    return ConfigError("; ".join(dict.fromkeys(problems)))
