@@ -1,5 +1,6 @@
 """What the listeners share: the engine, the bounded answer pool, the feedback store,
-the rate limiter and channel → collections. Nothing here touches Bolt."""
+the bot's own Slack state, the rate limiter and channel → collections. Nothing here
+touches Bolt."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import SlackSettings
+from bot.state import SlackState, state_path
 from engine import USER_ERRORS, Answer, Engine, Turn
 from engine.feedback import FeedbackStore, feedback_path
 from knowledge.errors import IndexNotFound
@@ -66,10 +68,13 @@ class BotContext:
         engine: Engine,
         settings: SlackSettings,
         store: FeedbackStore | None = None,
+        state: SlackState | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.store = store or FeedbackStore(feedback_path(Path(settings.home)))
+        home = Path(settings.home)
+        self.store = store or FeedbackStore(feedback_path(home))
+        self.state = state or SlackState(state_path(home), legacy=feedback_path(home))
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         # Bounded: the model is the scarce resource; extra questions wait in the queue
         # (never dropped) while acknowledgements stay instant.

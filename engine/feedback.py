@@ -11,7 +11,6 @@ File: `<home>/feedback.sqlite`. Schema (the nightly retraining and the eval read
       citations TEXT           JSON list of citation dicts (n, source, title, heading,
                                lines, url, collection, snippet, updated_at)
       model, adapter, collection TEXT
-      shared_at TEXT           set when "Share in channel" posted it ('' again if it failed)
       payload TEXT             the whole Answer as JSON (flags, notice), to re-render it
 
     feedback  one row per verdict
@@ -21,8 +20,9 @@ File: `<home>/feedback.sqlite`. Schema (the nightly retraining and the eval read
       correction TEXT          the suggested better answer ('' unless a correction)
       A user's later Helpful/Not helpful on the same answer replaces their earlier one.
 
-    seen      keys of events already handled (Slack retries, message + app_mention twice)
-      key TEXT PRIMARY KEY, at TEXT
+Stores created before the Slack bot kept its own state (`bot.state`) also have an
+`answers.shared_at` column and a `seen` table: no longer written here; the bot copies
+them once into its `slack-state.sqlite`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,15 +48,13 @@ CREATE TABLE IF NOT EXISTS answers (
   id TEXT PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, channel TEXT NOT NULL,
   thread_ts TEXT NOT NULL DEFAULT '', question TEXT NOT NULL, answer TEXT NOT NULL,
   citations TEXT NOT NULL, model TEXT NOT NULL, adapter TEXT NOT NULL,
-  collection TEXT NOT NULL, shared_at TEXT NOT NULL DEFAULT '', payload TEXT NOT NULL
+  collection TEXT NOT NULL, payload TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS answers_thread ON answers (channel, thread_ts);
 CREATE TABLE IF NOT EXISTS feedback (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
   answer_id TEXT NOT NULL REFERENCES answers(id), user TEXT NOT NULL,
   channel TEXT NOT NULL, verdict TEXT NOT NULL, correction TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at TEXT NOT NULL);
 """
 
 
@@ -87,7 +85,6 @@ class StoredAnswer:
     channel: str
     thread_ts: str
     answer: Answer
-    shared_at: str
 
 
 def _now() -> str:
@@ -120,7 +117,10 @@ class FeedbackStore:
         record = answer.to_record()
         with self._lock, self._connect() as db:
             db.execute(
-                "INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?,'',?)",
+                # Named columns: older stores have a `shared_at` column (default '').
+                "INSERT INTO answers (id, at, user, channel, thread_ts, question, answer, "
+                "citations, model, adapter, collection, payload) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (answer_id, _now(), user, channel, thread_ts, answer.question, answer.text,
                  json.dumps(record["citations"]), answer.model, answer.adapter,
                  answer.collection, json.dumps(record)),
@@ -130,38 +130,15 @@ class FeedbackStore:
     def answer(self, answer_id: str) -> StoredAnswer | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT id, user, channel, thread_ts, question, payload, shared_at "
-                "FROM answers WHERE id = ?",
+                "SELECT id, user, channel, thread_ts, question, payload FROM answers WHERE id = ?",
                 (answer_id,),
             ).fetchone()
         if row is None:
             return None
         return StoredAnswer(
             id=row[0], user=row[1], channel=row[2], thread_ts=row[3],
-            answer=Answer.from_json(json.loads(row[5]), row[4]), shared_at=row[6],
+            answer=Answer.from_json(json.loads(row[5]), row[4]),
         )  # fmt: skip
-
-    def mark_shared(self, answer_id: str) -> bool:
-        """True the first time only, so that two clicks never post the answer twice."""
-        with self._lock, self._connect() as db:
-            cur = db.execute(
-                "UPDATE answers SET shared_at = ? WHERE id = ? AND shared_at = ''",
-                (_now(), answer_id),
-            )
-            return cur.rowcount == 1
-
-    def unmark_shared(self, answer_id: str) -> None:
-        """Undo `mark_shared` when the post failed, so that the user can share again."""
-        with self._lock, self._connect() as db:
-            db.execute("UPDATE answers SET shared_at = '' WHERE id = ?", (answer_id,))
-
-    def answered_thread(self, channel: str, thread_ts: str) -> bool:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT 1 FROM answers WHERE channel = ? AND thread_ts = ? LIMIT 1",
-                (channel, thread_ts),
-            ).fetchone()
-        return row is not None
 
     # -- feedback ------------------------------------------------------------------
     def add_feedback(
@@ -212,15 +189,3 @@ class FeedbackStore:
             )
             for r in rows
         ]
-
-    # -- deduplication -------------------------------------------------------------
-    def claim(self, key: str, *, keep_days: int = 2) -> bool:
-        """True if `key` was never claimed: the caller handles the event, others skip.
-
-        Stored on disk so that a retry arriving after a restart is still recognised."""
-        with self._lock, self._connect() as db:
-            cur = db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, _now()))
-            if cur.rowcount == 1 and secrets.randbelow(200) == 0:  # prune now and then
-                cutoff = (datetime.now(UTC) - timedelta(days=keep_days)).isoformat()
-                db.execute("DELETE FROM seen WHERE at < ?", (cutoff,))
-            return cur.rowcount == 1

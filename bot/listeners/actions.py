@@ -56,7 +56,7 @@ def register(app: App, ctx: BotContext) -> None:
         if stored is None or stored.user != user or stored.channel != _channel(body):
             respond(response_type="ephemeral", replace_original=False, text=EXPIRED)
             return
-        if not ctx.store.mark_shared(stored.id):
+        if not ctx.state.mark_shared(stored.id):
             respond(response_type="ephemeral", replace_original=False, text="Already shared.")
             return
         try:
@@ -68,7 +68,7 @@ def register(app: App, ctx: BotContext) -> None:
                 unfurl_media=False,
             )
         except SlackApiError as exc:
-            ctx.store.unmark_shared(stored.id)  # not posted: the user may try again
+            ctx.state.unmark_shared(stored.id)  # not posted: the user may try again
             log.warning("share failed: %s", exc.response.get("error"))
             text = GENERIC_ERROR
             if exc.response.get("error") in {"not_in_channel", "channel_not_found"}:

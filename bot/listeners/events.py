@@ -34,7 +34,7 @@ def register(app: App, ctx: BotContext) -> None:
             handle(ctx, event, context, client)
         elif bot_user and f"<@{bot_user}" in text:
             return  # the app_mention event for the same message answers it
-        elif event.get("thread_ts") and ctx.store.answered_thread(channel, event["thread_ts"]):
+        elif event.get("thread_ts") and ctx.state.answered_thread(channel, event["thread_ts"]):
             handle(ctx, event, context, client)  # a follow-up in our thread
         elif ctx.settings.channel(channel).answer_without_mention and not event.get("thread_ts"):
             handle(ctx, event, context, client)  # top-level only: others' threads are theirs
@@ -50,7 +50,7 @@ def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client:
         return
     # One answer per message: Slack retries (X-Slack-Retry-Num) and the message +
     # app_mention pair for a mention carry the same channel and ts.
-    if not ctx.store.claim(f"msg:{channel}:{ts}"):
+    if not ctx.state.claim(f"msg:{channel}:{ts}"):
         log.info("already handled message %s in %s", ts, channel)
         return
     thread_ts = event.get("thread_ts") or ts
@@ -75,6 +75,7 @@ def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client:
                                      ctx.settings.history_turns, bot_id=bot_id)  # fmt: skip
         answer = ctx.answer(question, channel, history)
         answer_id = ctx.store.add_answer(answer, user=user, channel=channel, thread_ts=thread_ts)
+        ctx.state.add_thread(channel, thread_ts)  # before posting: a quick reply is a follow-up
         client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,

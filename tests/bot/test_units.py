@@ -1,9 +1,11 @@
-"""Block Kit rendering and limits, settings, the feedback store, startup checks."""
+"""Block Kit rendering and limits, settings, the feedback store, the Slack state, startup
+checks."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from bot.context import RateLimiter, strip_mentions
 from bot.listeners.events import thread_history
 from bot.main import run
 from bot.settings import SlackSettings
+from bot.state import SlackState
 from engine import Answer, Citation, ConfigError
 from engine.feedback import FeedbackStore
 from tests.conftest import make_settings
@@ -156,10 +159,56 @@ def test_feedback_store_reads_back_records(tmp_path: Path):
     assert [x.correction for x in again.records(verdict="correction")] == ["b"]
     stored = again.answer(aid)
     assert stored is not None and stored.answer.unsupported and stored.answer.notice == "n"
+
+
+def test_slack_state_shares_once_claims_once_and_knows_its_threads(tmp_path: Path):
+    aid = "a1"
+    again = SlackState(tmp_path / "slack-state.sqlite")
     assert again.mark_shared(aid) and not again.mark_shared(aid)
     again.unmark_shared(aid)  # the post failed: it may be shared again, once
     assert again.mark_shared(aid) and not again.mark_shared(aid)
     assert again.claim("k") and not again.claim("k")
+    assert again.shared_at(aid) and again.shared_at("other") == ""
+    assert not again.answered_thread("C1", "1.1")
+    again.add_thread("C1", "1.1")
+    restarted = SlackState(tmp_path / "slack-state.sqlite")  # durable across restarts
+    assert restarted.answered_thread("C1", "1.1") and not restarted.answered_thread("C2", "1.1")
+    assert not restarted.claim("k") and not restarted.mark_shared(aid)
+
+
+LEGACY_SCHEMA = """
+CREATE TABLE answers (id TEXT PRIMARY KEY, at TEXT, user TEXT, channel TEXT,
+  thread_ts TEXT DEFAULT '', question TEXT, answer TEXT, citations TEXT, model TEXT,
+  adapter TEXT, collection TEXT, shared_at TEXT DEFAULT '', payload TEXT);
+CREATE TABLE seen (key TEXT PRIMARY KEY, at TEXT);
+INSERT INTO answers VALUES ('old1', '2025-01-01', 'U1', 'C1', '', 'q', 'a', '[]', 'm', '',
+  'handbook', '2025-01-02', '{}');
+INSERT INTO answers VALUES ('old2', '2025-01-01', 'U1', 'C1', '9.9', 'q', 'a', '[]', 'm', '',
+  'handbook', '', '{}');
+INSERT INTO seen VALUES ('msg:C1:9.9', '2025-01-01');
+"""
+
+
+def test_slack_state_takes_over_what_an_older_feedback_store_knew(tmp_path: Path):
+    legacy = tmp_path / "feedback.sqlite"
+    with sqlite3.connect(legacy) as db:
+        db.executescript(LEGACY_SCHEMA)
+    db.close()
+    state = SlackState(tmp_path / "slack-state.sqlite", legacy=legacy)
+    assert not state.mark_shared("old1") and state.mark_shared("old2")
+    assert not state.claim("msg:C1:9.9")
+    assert state.answered_thread("C1", "9.9") and not state.answered_thread("C1", "")
+    # The engine's store still reads and writes the older file.
+    store = FeedbackStore(legacy)
+    aid = store.add_answer(Answer("q2", "a2", ()), user="U2", channel="C2")
+    stored = store.answer(aid)
+    assert stored is not None and stored.answer.text == "a2"
+    # A new store has none of the Slack-only state: nothing is copied.
+    (tmp_path / "new").mkdir()
+    FeedbackStore(tmp_path / "new" / "feedback.sqlite")
+    fresh = SlackState(tmp_path / "new" / "slack-state.sqlite",
+                       legacy=tmp_path / "new" / "feedback.sqlite")  # fmt: skip
+    assert fresh.mark_shared("old1")
 
 
 def test_fallback_text_is_escaped_so_a_doc_cannot_ping_the_channel():

@@ -1,0 +1,118 @@
+"""What only the Slack bot needs to remember, in its own SQLite file.
+
+File: `<home>/slack-state.sqlite` (the engine's `feedback.sqlite` keeps the answers and
+the feedback that retraining reads; nothing outside `bot` reads this one). Tables:
+
+    seen      events already handled (Slack retries, message + app_mention twice)
+      key TEXT PRIMARY KEY, at TEXT
+    shared    answers posted with "Share in channel"
+      answer_id TEXT PRIMARY KEY, at TEXT
+    threads   threads the bot answered in, so that replies there are follow-ups
+      channel TEXT, thread_ts TEXT, at TEXT, PRIMARY KEY (channel, thread_ts)
+
+On first use in a home whose `feedback.sqlite` predates this file, the same facts are
+copied from there once (see `bot.state_import`), so an upgrade forgets nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.state_import import import_legacy
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shared (answer_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS threads (
+  channel TEXT NOT NULL, thread_ts TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (channel, thread_ts)
+);
+"""
+
+
+def state_path(home: Path) -> Path:
+    return Path(home) / "slack-state.sqlite"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SlackState:
+    def __init__(self, path: Path, *, legacy: Path | None = None) -> None:
+        """`legacy`: a `feedback.sqlite` to copy the old Slack-only facts from, once."""
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.exists()
+        # One connection per call keeps threads apart; the lock serialises writers in
+        # this process so that SQLite never answers "database is locked".
+        self._lock = threading.Lock()
+        with self._lock, self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            if fresh and legacy is not None and legacy.exists():
+                import_legacy(db, legacy)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # -- deduplication -------------------------------------------------------------
+    def claim(self, key: str, *, keep_days: int = 2) -> bool:
+        """True if `key` was never claimed: the caller handles the event, others skip.
+
+        Stored on disk so that a retry arriving after a restart is still recognised."""
+        with self._lock, self._connect() as db:
+            cur = db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, _now()))
+            if cur.rowcount == 1 and secrets.randbelow(200) == 0:  # prune now and then
+                cutoff = (datetime.now(UTC) - timedelta(days=keep_days)).isoformat()
+                db.execute("DELETE FROM seen WHERE at < ?", (cutoff,))
+            return cur.rowcount == 1
+
+    # -- Share in channel ----------------------------------------------------------
+    def mark_shared(self, answer_id: str) -> bool:
+        """True the first time only, so that two clicks never post the answer twice."""
+        with self._lock, self._connect() as db:
+            cur = db.execute("INSERT OR IGNORE INTO shared VALUES (?, ?)", (answer_id, _now()))
+            return cur.rowcount == 1
+
+    def unmark_shared(self, answer_id: str) -> None:
+        """Undo `mark_shared` when the post failed, so that the user can share again."""
+        with self._lock, self._connect() as db:
+            db.execute("DELETE FROM shared WHERE answer_id = ?", (answer_id,))
+
+    def shared_at(self, answer_id: str) -> str:
+        """When the answer was shared (ISO 8601 UTC), '' if it was not."""
+        with self._connect() as db:
+            row = db.execute("SELECT at FROM shared WHERE answer_id = ?", (answer_id,)).fetchone()
+        return str(row[0]) if row else ""
+
+    # -- threads -------------------------------------------------------------------
+    def add_thread(self, channel: str, thread_ts: str) -> None:
+        """Remember a thread the bot answered in."""
+        with self._lock, self._connect() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO threads VALUES (?, ?, ?)", (channel, thread_ts, _now())
+            )
+
+    def answered_thread(self, channel: str, thread_ts: str) -> bool:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?",
+                (channel, thread_ts),
+            ).fetchone()
+        return row is not None
