@@ -32,7 +32,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from slack_sdk import WebClient  # noqa: E402
 
-from bot.app import context_of, create_app  # noqa: E402
+from bot.app import create_app  # noqa: E402
+from bot.context import BotContext  # noqa: E402
 from bot.server import SlackHTTPServer  # noqa: E402
 from bot.settings import SlackSettings  # noqa: E402
 from engine import build_engine  # noqa: E402
@@ -84,11 +85,10 @@ def main() -> int:
             home=home / "bot", signing_secret=SECRET, bot_token="xoxb-bench",
             api_url=slack.api_url, rate_limit_per_minute=1000, workers=args.workers,
         )  # fmt: skip
-        app = create_app(engine, bot_settings, WebClient(token="xoxb-bench",
-                                                          base_url=slack.api_url))  # fmt: skip
+        ctx = BotContext(engine, bot_settings)
+        app = create_app(ctx, WebClient(token="xoxb-bench", base_url=slack.api_url))
         server = SlackHTTPServer(app, host="127.0.0.1", port=0).start()
         url = f"http://127.0.0.1:{server.port}/slack/events"
-        ctx = context_of(app)
 
         def command(i: int) -> tuple[int, float, str]:
             rid = f"b{i}"

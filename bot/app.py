@@ -1,61 +1,65 @@
-"""The Bolt app factory: one App, served over HTTP (`bot.server`) or Socket Mode."""
+"""The Bolt app factory: one App, served over HTTP (`bot.server`) or Socket Mode.
+
+The caller builds the BotContext (and so owns it: `ctx.idle()`, `ctx.close()`);
+`create_app` hands it to every listener through Bolt's `context` (`bot.injection`).
+"""
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.context import BotContext
-from bot.listeners import actions, commands, events
-from bot.settings import SlackSettings
-from engine import Engine
-from engine.feedback import FeedbackStore
+from bot.injection import provide
+from bot.listeners import register_listeners
 
 log = logging.getLogger(__name__)
 
-_CONTEXT_KEY = "teamkb_context"
+
+class ListenerExecutor(ThreadPoolExecutor):
+    """Bolt's listener threads. A listener goes on running after its ack(); counting it
+    in the BotContext lets `ctx.idle()` wait for it too, not only for queued answers."""
+
+    def __init__(self, ctx: BotContext, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="bolt")
+        self.ctx = ctx
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut = super().submit(fn, *args, **kwargs)
+        self.ctx.track(fut)
+        return fut
 
 
-def create_app(
-    engine: Engine,
-    settings: SlackSettings,
-    client: WebClient | None = None,
-    *,
-    store: FeedbackStore | None = None,
-) -> App:
-    if client is None:
-        client = WebClient(
-            token=settings.bot_token or None,
-            base_url=settings.api_url or WebClient.BASE_URL,
-        )
+def slack_client(ctx: BotContext) -> WebClient:
+    settings = ctx.settings
+    return WebClient(
+        token=settings.bot_token or None, base_url=settings.api_url or WebClient.BASE_URL
+    )
+
+
+def create_app(ctx: BotContext, client: WebClient | None = None) -> App:
+    client = client or slack_client(ctx)
     # Slack answers a burst with 429 + Retry-After: wait that long and retry once
     # rather than lose the answer.
     if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
-    ctx = BotContext(engine, settings, store)
     app = App(
         client=client,
-        signing_secret=settings.signing_secret,
+        signing_secret=ctx.settings.signing_secret,
         # Listeners ack at once and hand slow work to ctx.pool; Bolt answers Slack as
         # soon as ack() is called.
         process_before_response=False,
         # Listeners only ack and enqueue, so a wide pool keeps a burst of commands from
         # waiting behind each other (Bolt's default is 5 threads).
-        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt"),
+        listener_executor=ListenerExecutor(ctx, max_workers=32),
         logger=logging.getLogger("bot.bolt"),
     )
-    commands.register(app, ctx)
-    events.register(app, ctx)
-    actions.register(app, ctx)
-    setattr(app, _CONTEXT_KEY, ctx)
+    app.use(provide(ctx))
+    register_listeners(app)
     return app
-
-
-def context_of(app: App) -> BotContext:
-    """The BotContext that `create_app` attached (tests, shutdown)."""
-    ctx: BotContext = getattr(app, _CONTEXT_KEY)
-    return ctx

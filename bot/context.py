@@ -96,7 +96,10 @@ class BotContext:
                 log.exception("answering failed")
                 self._report(on_error, GENERIC_ERROR)
 
-        fut = self.pool.submit(run)
+        return self.track(self.pool.submit(run))
+
+    def track(self, fut: Future[Any]) -> Future[Any]:
+        """Count `fut` as work in progress until it is done (see `idle`)."""
         with self._lock:
             self._pending.add(fut)
         fut.add_done_callback(self._done)
@@ -114,7 +117,7 @@ class BotContext:
             log.exception("could not tell the user about an error")
 
     def idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no answer is being made (tests, shutdown)."""
+        """Wait until no listener runs and no answer is being made (tests, shutdown)."""
         deadline = time.monotonic() + timeout
         while True:
             # Again after each wait: a finished job may have queued another.

@@ -8,7 +8,8 @@ import os
 
 from slack_sdk import WebClient
 
-from bot.app import context_of, create_app
+from bot.app import create_app
+from bot.context import BotContext
 from bot.server import SlackHTTPServer
 from bot.settings import SlackSettings
 from engine import build_engine
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     slack = SlackSettings.from_settings(settings, os.environ)
     check_secrets(slack, socket=socket)
     engine = build_engine(settings)
-    app = create_app(engine, slack)
+    ctx = BotContext(engine, slack)
+    app = create_app(ctx)
     try:
         if socket:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -55,5 +57,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
-        context_of(app).close()
+        ctx.close()
     return 0

@@ -3,48 +3,59 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.blocks import HELP_TEXT, answer_blocks, fallback_text, message_blocks, searching_blocks
 from bot.context import BotContext
+from bot.injection import bot_context
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/kb"
+HELP_WORDS = {"", "help", "?", "-h", "--help"}
 
 
-def register(app: App, ctx: BotContext) -> None:
-    @app.command(COMMAND)
-    def kb(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        question = (command.get("text") or "").strip()
-        if question.lower() in {"", "help", "?", "-h", "--help"}:
-            ack(response_type="ephemeral", text=HELP_TEXT, blocks=message_blocks(HELP_TEXT))
-            return
-        user, channel = command.get("user_id", ""), command.get("channel_id", "")
-        wait = ctx.limiter.allow(user)
-        if wait:
-            ack(response_type="ephemeral", text=too_fast(wait))
-            return
-        ack(
-            response_type="ephemeral", text="Searching the docs…", blocks=searching_blocks(question)
-        )
+def register(app: App) -> None:
+    app.command(COMMAND)(kb_command)
 
-        def job() -> None:
-            answer = ctx.answer(question, channel)
-            answer_id = ctx.store.add_answer(answer, user=user, channel=channel)
-            respond(
-                response_type="ephemeral",
-                replace_original=True,
-                text=fallback_text(answer),
-                blocks=answer_blocks(answer, answer_id=answer_id, shareable=True),
-            )
 
-        def on_error(message: str) -> None:
-            respond(response_type="ephemeral", replace_original=True, text=message)
+def kb_command(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    question = (command.get("text") or "").strip()
+    if question.lower() in HELP_WORDS:
+        ack(response_type="ephemeral", text=HELP_TEXT, blocks=message_blocks(HELP_TEXT))
+        return
+    ctx = bot_context(context)
+    user, channel = command.get("user_id", ""), command.get("channel_id", "")
+    wait = ctx.limiter.allow(user)
+    if wait:
+        ack(response_type="ephemeral", text=too_fast(wait))
+        return
+    ack(response_type="ephemeral", text="Searching the docs…", blocks=searching_blocks(question))
+    ctx.submit(
+        partial(answer_privately, ctx, respond, question, user=user, channel=channel),
+        partial(replace_with_message, respond),
+    )
 
-        ctx.submit(job, on_error)
+
+def answer_privately(
+    ctx: BotContext, respond: Respond, question: str, *, user: str, channel: str
+) -> None:
+    """In the pool: the answer replaces the "searching…" message, Share button included."""
+    answer = ctx.answer(question, channel)
+    answer_id = ctx.store.add_answer(answer, user=user, channel=channel)
+    respond(
+        response_type="ephemeral",
+        replace_original=True,
+        text=fallback_text(answer),
+        blocks=answer_blocks(answer, answer_id=answer_id, shareable=True),
+    )
+
+
+def replace_with_message(respond: Respond, message: str) -> None:
+    respond(response_type="ephemeral", replace_original=True, text=message)
 
 
 def too_fast(wait: float) -> str:

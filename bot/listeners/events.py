@@ -4,6 +4,8 @@ bot answered: the answer goes in the thread, with the thread so far as history."
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -11,33 +13,38 @@ from slack_sdk import WebClient
 
 from bot.blocks import answer_blocks, fallback_text
 from bot.context import BotContext, strip_mentions
+from bot.injection import bot_context
 from bot.listeners.commands import too_fast
 from engine import Turn
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, ctx: BotContext) -> None:
-    @app.event("app_mention")
-    def on_mention(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        handle(ctx, event, context, client)
+def register(app: App) -> None:
+    app.event("app_mention")(on_mention)
+    app.event("message")(on_message)
 
-    @app.event("message")
-    def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        # Edits, joins and other subtypes are not questions (bots: see `handle`).
-        if event.get("subtype"):
-            return
-        text = event.get("text") or ""
-        bot_user = context.bot_user_id or ""
-        channel = event.get("channel", "")
-        if event.get("channel_type") == "im":
-            handle(ctx, event, context, client)
-        elif bot_user and f"<@{bot_user}" in text:
-            return  # the app_mention event for the same message answers it
-        elif event.get("thread_ts") and ctx.state.answered_thread(channel, event["thread_ts"]):
-            handle(ctx, event, context, client)  # a follow-up in our thread
-        elif ctx.settings.channel(channel).answer_without_mention and not event.get("thread_ts"):
-            handle(ctx, event, context, client)  # top-level only: others' threads are theirs
+
+def on_mention(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    handle(bot_context(context), event, context, client)
+
+
+def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    # Edits, joins and other subtypes are not questions (bots: see `handle`).
+    if event.get("subtype"):
+        return
+    ctx = bot_context(context)
+    text = event.get("text") or ""
+    bot_user = context.bot_user_id or ""
+    channel = event.get("channel", "")
+    if event.get("channel_type") == "im":
+        handle(ctx, event, context, client)
+    elif bot_user and f"<@{bot_user}" in text:
+        return  # the app_mention event for the same message answers it
+    elif event.get("thread_ts") and ctx.state.answered_thread(channel, event["thread_ts"]):
+        handle(ctx, event, context, client)  # a follow-up in our thread
+    elif ctx.settings.channel(channel).answer_without_mention and not event.get("thread_ts"):
+        handle(ctx, event, context, client)  # top-level only: others' threads are theirs
 
 
 def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -54,12 +61,8 @@ def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client:
         log.info("already handled message %s in %s", ts, channel)
         return
     thread_ts = event.get("thread_ts") or ts
+    tell = partial(tell_privately, client, channel=channel, user=user, thread_ts=thread_ts)
     question = strip_mentions(event.get("text") or "")
-    bot_user, bot_id = context.bot_user_id or "", context.bot_id or ""
-
-    def tell(message: str) -> None:
-        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=message)
-
     if not question:
         tell("Ask me a question about the docs, e.g. `@teamkb how do I roll back a deploy?`")
         return
@@ -67,25 +70,52 @@ def handle(ctx: BotContext, event: dict[str, Any], context: BoltContext, client:
     if wait:
         tell(too_fast(wait))
         return
+    asked = Question(
+        text=question, channel=channel, user=user, ts=ts, thread_ts=thread_ts,
+        follow_up=bool(event.get("thread_ts")) and event["thread_ts"] != ts,
+    )  # fmt: skip
+    bot = BotIdentity(user=context.bot_user_id or "", id=context.bot_id or "")
+    ctx.submit(partial(answer_in_thread, ctx, client, asked, bot), tell)
 
-    def job() -> None:
-        history: list[Turn] = []
-        if event.get("thread_ts") and event["thread_ts"] != ts:
-            history = thread_history(client, channel, thread_ts, ts, bot_user,
-                                     ctx.settings.history_turns, bot_id=bot_id)  # fmt: skip
-        answer = ctx.answer(question, channel, history)
-        answer_id = ctx.store.add_answer(answer, user=user, channel=channel, thread_ts=thread_ts)
-        ctx.state.add_thread(channel, thread_ts)  # before posting: a quick reply is a follow-up
-        client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=fallback_text(answer),
-            blocks=answer_blocks(answer, answer_id=answer_id),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
 
-    ctx.submit(job, tell)
+@dataclass(frozen=True)
+class Question:
+    text: str
+    channel: str
+    user: str
+    ts: str
+    thread_ts: str
+    follow_up: bool  # asked in a thread: the thread so far is the history
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    user: str  # the bot's user id
+    id: str  # its bot id
+
+
+def tell_privately(client: WebClient, message: str, *, channel: str, user: str,
+                   thread_ts: str) -> None:  # fmt: skip
+    client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=message)
+
+
+def answer_in_thread(ctx: BotContext, client: WebClient, q: Question, bot: BotIdentity) -> None:
+    """In the pool: answer `q` in its thread, the thread so far as history."""
+    history: list[Turn] = []
+    if q.follow_up:
+        history = thread_history(client, q.channel, q.thread_ts, q.ts, bot.user,
+                                 ctx.settings.history_turns, bot_id=bot.id)  # fmt: skip
+    answer = ctx.answer(q.text, q.channel, history)
+    answer_id = ctx.store.add_answer(answer, user=q.user, channel=q.channel, thread_ts=q.thread_ts)
+    ctx.state.add_thread(q.channel, q.thread_ts)  # before posting: a quick reply is a follow-up
+    client.chat_postMessage(
+        channel=q.channel,
+        thread_ts=q.thread_ts,
+        text=fallback_text(answer),
+        blocks=answer_blocks(answer, answer_id=answer_id),
+        unfurl_links=False,
+        unfurl_media=False,
+    )
 
 
 def thread_history(

@@ -20,7 +20,7 @@ pytest.importorskip("slack_bolt", reason="needs teamkb[slack]")
 
 from slack_sdk import WebClient
 
-from bot.app import context_of, create_app
+from bot.app import create_app
 from bot.context import BotContext
 from bot.server import SlackHTTPServer
 from bot.settings import ChannelSettings, SlackSettings
@@ -205,9 +205,9 @@ def make_bot(slack: FakeSlack, tmp_path: Path):
         )  # fmt: skip
         recording = RecordingEngine(engine)
         client = WebClient(token=settings.bot_token, base_url=slack.api_url)
-        app = create_app(recording, settings, client=client)  # type: ignore[arg-type]
+        ctx = BotContext(recording, settings)  # type: ignore[arg-type]
+        app = create_app(ctx, client=client)
         server = SlackHTTPServer(app, host="127.0.0.1", port=0).start()
-        ctx = context_of(app)
         started.append((server, ctx))
         return Bot(f"http://127.0.0.1:{server.port}/slack/events", slack, ctx, recording)
 
