@@ -50,6 +50,7 @@ def test_slash_command_acks_at_once_then_answers_privately(ollama_engine, make_b
     assert ack["response_type"] == "ephemeral" and "Searching" in texts(ack["blocks"])
 
     [answer] = bot.wait_response(reply.rid)
+    assert bot.ctx.idle() and len(bot.responses(reply.rid)) == 1  # nothing after the answer
     assert answer["response_type"] == "ephemeral" and answer["replace_original"] is True
     blocks = answer["blocks"]
     check_limits(blocks)
@@ -68,7 +69,7 @@ def test_help_and_empty_command_show_usage_without_asking(ollama_engine, make_bo
         reply = bot.command(text)
         assert reply.status == 200
         assert "/kb" in reply.json()["text"] and "Share in channel" in reply.json()["text"]
-    time.sleep(0.2)
+    assert bot.ctx.idle()  # every listener has returned: nothing more will happen
     assert bot.engine.asks == [] and not bot.slack.responses
 
 
@@ -133,7 +134,7 @@ def test_mention_is_answered_in_a_thread_once(ollama_engine, make_bot):
     assert LINK in shown and "*Sources*" in shown
     assert SHARE not in buttons(post["blocks"]) and HELPFUL in buttons(post["blocks"])
     check_limits(post["blocks"])
-    bot.ctx.idle()
+    assert bot.ctx.idle()
     assert len(bot.slack.of("chat.postMessage")) == 1
     assert "<@" not in bot.engine.asks[0]["question"]  # the mention is not the question
 
@@ -148,6 +149,7 @@ def test_follow_up_in_thread_uses_the_thread_history(ollama_engine, make_bot):
     posts = bot.slack.wait_for(lambda s: len(s.of("chat.postMessage")) == 2 and
                                s.of("chat.postMessage"))  # fmt: skip
     assert posts[1]["thread_ts"] == first["ts"]
+    assert bot.ctx.idle() and len(bot.slack.of("chat.postMessage")) == 2
     history = bot.engine.asks[1]["history"]
     assert [t.role for t in history] == ["user", "assistant"]
     assert history[0].text == "how do I roll back a deploy?"
@@ -162,7 +164,7 @@ def test_dm_is_answered_in_thread_and_other_channel_chatter_ignored(ollama_engin
     bot.event({**dm, "channel_type": "im"})
     [post] = bot.slack.wait_for(lambda s: s.of("chat.postMessage"))
     assert post["channel"] == "D1" and post["thread_ts"] == dm["ts"]
-    bot.ctx.idle()
+    assert bot.ctx.idle()
     assert len(bot.engine.asks) == 1
 
 
@@ -173,8 +175,7 @@ def test_retries_never_produce_a_second_answer(ollama_engine, make_bot):
     replies += [bot.event(event, event_id="EvSame", retry=n) for n in (1, 2, 3)]
     assert [r.status for r in replies] == [200] * 4
     bot.slack.wait_for(lambda s: s.of("chat.postMessage"))
-    bot.ctx.idle()
-    time.sleep(0.2)
+    assert bot.ctx.idle()  # listeners and answers all done: no second answer is coming
     assert len(bot.slack.of("chat.postMessage")) == 1
     assert len(bot.engine.asks) == 1
 
@@ -187,7 +188,7 @@ def test_bad_signatures_are_rejected_with_401(ollama_engine, make_bot):
     assert bot.event(bot.mention("hello?"), sign=False).status == 401
     bot.secret = "someone-elses-secret"
     assert bot.click(HELPFUL, "x")[0].status == 401
-    time.sleep(0.2)
+    assert bot.ctx.idle()
     assert bot.engine.asks == [] and not bot.slack.responses
     assert bot.slack.of("chat.postMessage") == []
 
@@ -311,8 +312,7 @@ def test_bot_ignores_its_own_messages(ollama_engine, make_bot):
     dm = {**other, "type": "message", "channel": "D1", "channel_type": "im",
           "ts": "1700000000.000200"}  # fmt: skip
     assert bot.event(dm).status == 200
-    time.sleep(0.3)
-    bot.ctx.idle()
+    assert bot.ctx.idle()  # every listener has returned and queued nothing
     assert bot.engine.asks == []
     assert bot.slack.of("chat.postMessage") == [] and bot.slack.of("chat.postEphemeral") == []
 
