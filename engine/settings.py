@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
 GeneratorBackend = Literal["llamacpp", "ollama", "none"]
 
 
@@ -24,6 +26,8 @@ class CollectionSettings:
 
 @dataclass(frozen=True)
 class RetrievalSettings:
+    __pydantic_config__ = ConfigDict(extra="forbid")  # a misspelt key is an error
+
     mode: Literal["hybrid", "vector", "fts"] = "hybrid"
     k: int = 6
     # Passages put in the prompt. Small models answer best from few: 270M loses the
@@ -42,6 +46,8 @@ class RetrievalSettings:
 
 @dataclass(frozen=True)
 class GeneratorSettings:
+    __pydantic_config__ = ConfigDict(extra="forbid")  # a misspelt key is an error
+
     backend: GeneratorBackend = "llamacpp"
     max_tokens: int = 160
     temperature: float = 0.1

@@ -9,14 +9,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
 
 from engine.errors import ConfigError
 from engine.settings import CollectionSettings, GeneratorSettings, RetrievalSettings, Settings
 
 CONFIG_NAME = "teamkb.toml"
+T = TypeVar("T")
 
 
 def default_home() -> Path:
@@ -35,43 +38,103 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
-def _coerce(value: str, target: Any, key: str) -> Any:
+def _validate(cls: type[T], values: Mapping[str, Any], source: Mapping[str, str]) -> T:
+    """pydantic validates (and coerces "2" to 2); its errors become one ConfigError that
+    names where each bad value came from: `source` maps a field to its env variable or
+    `[section] key`."""
     try:
-        if isinstance(target, bool):
-            if value.lower() in {"1", "true", "yes", "on"}:
-                return True
-            if value.lower() in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(value)
-        if isinstance(target, int):
-            return int(value)
-        if isinstance(target, float):
-            return float(value)
-    except ValueError as exc:
-        raise ConfigError(f"{key}={value!r} is not a valid {type(target).__name__}") from exc
-    return value
+        return TypeAdapter(cls).validate_python(dict(values))
+    except ValidationError as exc:
+        problems = []
+        known = ", ".join(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else ""
+            where = source.get(name, name)
+            if err["type"] == "unexpected_keyword_argument":
+                problems.append(f"Unknown setting {where} (known: {known})")
+            elif err["type"].endswith("_parsing") or err["type"].endswith("_type"):
+                expected = type(getattr(cls(), name, "")).__name__
+                problems.append(f"{where}={err['input']!r} is not a valid {expected}")
+            else:
+                problems.append(f"{where}={err['input']!r}: {err['msg']}")
+        raise ConfigError("; ".join(problems)) from exc
 
 
-def _section(cls: type, data: Mapping[str, Any], env: Mapping[str, str], prefix: str) -> Any:
-    defaults = cls()
-    values: dict[str, Any] = {}
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - known
-    if unknown:
-        raise ConfigError(
-            f"Unknown setting(s) in [{prefix.lower()}]: {', '.join(sorted(unknown))}. "
-            f"Known: {', '.join(sorted(known))}"
-        )
-    for name in known:
-        value = data.get(name, getattr(defaults, name))
-        env_key = f"TEAMKB_{prefix}_{name.upper()}"
+def _section(cls: type[T], data: Mapping[str, Any], env: Mapping[str, str], prefix: str) -> T:
+    """One settings table: teamkb.toml's values, each overridden by TEAMKB_<PREFIX>_<KEY>."""
+    values = dict(data)
+    source = {k: f"[{prefix.lower()}] {k}" for k in data}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        env_key = f"TEAMKB_{prefix}_{f.name.upper()}"
         if env_key in env:
-            value = _coerce(env[env_key], getattr(defaults, name), env_key)
-        values[name] = value
+            values[f.name], source[f.name] = env[env_key], env_key
+    return _validate(cls, values, source)
+
+
+def _read_toml(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    if not path.is_file():
+        raise ConfigError(f"Config file not found: {path}")
     try:
-        return cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f"Invalid [{prefix.lower()}] settings: {exc}") from exc
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def _resolver(base: Path) -> Callable[[str], str]:
+    """Paths in teamkb.toml are relative to its folder; URIs are left alone."""
+
+    def rel(p: str) -> str:
+        if "://" in p:
+            return p
+        return str((base / Path(p).expanduser()).resolve())
+
+    return rel
+
+
+def _generator(
+    data: Mapping[str, Any], env: Mapping[str, str], rel: Callable[[str], str]
+) -> GeneratorSettings:
+    gen_data = dict(data)
+    for key in ("model_path", "lora_path"):
+        if gen_data.get(key):
+            gen_data[key] = rel(gen_data[key])
+    generator = _section(GeneratorSettings, gen_data, env, "GENERATOR")
+    if "OLLAMA_HOST" in env and "TEAMKB_GENERATOR_OLLAMA_HOST" not in env:
+        host = env["OLLAMA_HOST"]
+        generator = dataclasses.replace(
+            generator, ollama_host=host if "://" in host else f"http://{host}"
+        )
+    # Paths from the environment are relative to the working folder.
+    model, lora = generator.model_path, generator.lora_path
+    return dataclasses.replace(
+        generator,
+        model_path=str(Path(model).resolve()) if model else "",
+        lora_path=str(Path(lora).resolve()) if lora else "",
+    )
+
+
+def _collections(data: Mapping[str, Any], rel: Callable[[str], str]) -> dict[str, Any]:
+    collections = {}
+    for name, c in (data or {}).items():
+        paths = c.get("paths", [])
+        if isinstance(paths, str):
+            paths = [paths]
+        collections[name] = CollectionSettings(
+            name=name, paths=tuple(rel(p) for p in paths), url=c.get("url", "")
+        )
+    return collections
+
+
+def _top_level(data: Mapping[str, Any], env: Mapping[str, str]) -> _TopLevel:
+    values: dict[str, Any] = {k: data[k] for k in _TopLevel.__dataclass_fields__ if k in data}
+    source = {k: k for k in values}
+    for name, env_key in (("default_collection", "TEAMKB_COLLECTION"),
+                          ("answer_cache", "TEAMKB_ANSWER_CACHE")):  # fmt: skip
+        if env.get(env_key):
+            values[name], source[name] = env[env_key], env_key
+    return _validate(_TopLevel, values, source)
 
 
 def load_settings(
@@ -83,66 +146,32 @@ def load_settings(
     env = os.environ if env is None else env
     path = config or (Path(env["TEAMKB_CONFIG"]) if env.get("TEAMKB_CONFIG") else None)
     path = path or find_config(cwd)
-    data: dict[str, Any] = {}
-    base = cwd or Path.cwd()
-    if path is not None:
-        if not path.is_file():
-            raise ConfigError(f"Config file not found: {path}")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-        base = path.parent.resolve()
-
-    def rel(p: str) -> str:
-        if "://" in p:
-            return p
-        return str((base / Path(p).expanduser()).resolve())
-
+    data = _read_toml(path)
+    rel = _resolver(path.parent.resolve() if path is not None else (cwd or Path.cwd()))
     home_raw = env.get("TEAMKB_HOME") or data.get("home")
-    home = Path(rel(str(home_raw))) if home_raw else default_home()
     index_uri = env.get("TEAMKB_INDEX_URI") or data.get("index_uri") or ""
-    retrieval = _section(RetrievalSettings, data.get("retrieval", {}), env, "RETRIEVAL")
-    gen_data = dict(data.get("generator", {}))
-    for key in ("model_path", "lora_path"):
-        if gen_data.get(key):
-            gen_data[key] = rel(gen_data[key])
-    generator = _section(GeneratorSettings, gen_data, env, "GENERATOR")
-    if "OLLAMA_HOST" in env and "TEAMKB_GENERATOR_OLLAMA_HOST" not in env:
-        host = env["OLLAMA_HOST"]
-        generator = dataclasses.replace(
-            generator, ollama_host=host if "://" in host else f"http://{host}"
-        )
-    for key in ("model_path", "lora_path"):
-        value = getattr(generator, key)
-        if value and not Path(value).is_absolute():
-            generator = dataclasses.replace(generator, **{key: str(Path(value).resolve())})
-    collections = {}
-    for name, c in (data.get("collections") or {}).items():
-        paths = c.get("paths", [])
-        if isinstance(paths, str):
-            paths = [paths]
-        collections[name] = CollectionSettings(
-            name=name, paths=tuple(rel(p) for p in paths), url=c.get("url", "")
-        )
-    sections = {
-        k: v
-        for k, v in data.items()
-        if isinstance(v, dict) and k not in {"retrieval", "generator", "collections"}
-    }
+    top = _top_level(data, env)
     return Settings(
-        home=home,
+        home=Path(rel(str(home_raw))) if home_raw else default_home(),
         index_uri=rel(index_uri) if index_uri else "",
-        default_collection=env.get("TEAMKB_COLLECTION")
-        or data.get("default_collection")
-        or "handbook",
-        collections=collections,
-        retrieval=retrieval,
-        generator=generator,
-        answer_cache=_coerce(env["TEAMKB_ANSWER_CACHE"], True, "TEAMKB_ANSWER_CACHE")
-        if "TEAMKB_ANSWER_CACHE" in env
-        else bool(data.get("answer_cache", True)),
-        max_question_chars=int(data.get("max_question_chars", 2000)),
-        sections=sections,
+        default_collection=top.default_collection,
+        collections=_collections(data.get("collections") or {}, rel),
+        retrieval=_section(RetrievalSettings, data.get("retrieval", {}), env, "RETRIEVAL"),
+        generator=_generator(data.get("generator", {}), env, rel),
+        answer_cache=top.answer_cache,
+        max_question_chars=top.max_question_chars,
+        sections={k: v for k, v in data.items() if isinstance(v, dict) and k not in _OWN_TABLES},
         config_file=str(path) if path else "",
     )
+
+
+_OWN_TABLES = {"retrieval", "generator", "collections"}
+
+
+@dataclasses.dataclass(frozen=True)
+class _TopLevel:
+    """The scalar settings at the top of teamkb.toml that pydantic checks."""
+
+    default_collection: str = "handbook"
+    answer_cache: bool = True
+    max_question_chars: int = 2000
