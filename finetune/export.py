@@ -70,11 +70,19 @@ def tensor_names(arch: str, n_blocks: int) -> Any:
     return gguf.get_tensor_name_map(by_name[arch], n_blocks)
 
 
+def permute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
+    """HF Llama stores q/k rows in rotate-half order; llama.cpp's Llama rope wants them
+    interleaved (the same permute convert_hf_to_gguf applies)."""
+    return (
+        w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(w.shape)
+    )
+
+
 def lora_to_gguf(adapter_dir: Path, base_gguf: Path, out: Path) -> Path:
     from gguf import GGUFWriter
     from safetensors.numpy import load_file
-
-    from finetune.tiny import permute_qk
 
     conf = json.loads((adapter_dir / "adapter_config.json").read_text())
     weights = load_file(str(adapter_dir / "adapter_model.safetensors"))

@@ -16,8 +16,8 @@ from engine.adapters import AdapterPointer, read_current, write_current
 from engine.settings import GeneratorSettings
 from finetune.config import FinetuneConfig
 from finetune.pipeline import RetrainLocked, history, retrain, rollback, run_lock
-from finetune.tiny import TinyModel, make_tiny_model
 from tests.conftest import HANDBOOK, QUESTIONS, make_settings
+from tests.fakes.tiny import TinyModel, make_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from finetune.export import permute_qk
+
 log = logging.getLogger(__name__)
 
 
@@ -19,16 +21,6 @@ log = logging.getLogger(__name__)
 class TinyModel:
     hf_dir: Path
     gguf: Path
-
-
-def permute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
-    """HF Llama stores q/k rows in rotate-half order; llama.cpp's Llama rope wants them
-    interleaved (the same permute convert_hf_to_gguf applies)."""
-    return (
-        w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
-        .swapaxes(1, 2)
-        .reshape(w.shape)
-    )
 
 
 def train_tokenizer(texts: Sequence[str], out_dir: Path, vocab_size: int = 400) -> Path:
