@@ -7,24 +7,20 @@ indexing that skipped files, 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from teamkb.commands import ask, evaluate, index, retrain, search, serve
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_SKIPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-# Each module has `register(subparsers)`, which sets `func(args, settings) -> int`.
-COMMANDS = [
-    "teamkb.commands.index",
-    "teamkb.commands.search",
-    "teamkb.commands.ask",
-    "teamkb.commands.evaluate",
-    "teamkb.commands.serve",
-    "finetune.cli",  # retrain, adapter
-]
+# Each module has `register(subparsers)`, which sets `func(args, settings) -> int`, and
+# imports what its command needs (models, torch, front ends) only inside that function,
+# so building the parser stays cheap. The order is the order `--help` lists them in.
+COMMANDS = (index, search, ask, evaluate, serve, retrain)  # retrain: retrain, adapter
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="teamkb.toml to use (default: search cwd)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        importlib.import_module(name).register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 
