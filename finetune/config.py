@@ -1,16 +1,27 @@
-"""`[finetune]` settings, parsed once into a frozen dataclass."""
+"""`[finetune]` settings, validated once by pydantic into a frozen dataclass.
+
+A pydantic dataclass rather than a BaseModel: callers (tests, bench) derive variants
+with `dataclasses.replace`, and that re-validates.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
 
 from engine.errors import ConfigError
 
+AtLeastOne = Annotated[int, Field(ge=1)]
 
-@dataclass(frozen=True)
+# `coerce_numbers_to_str`: a TOML `collection = 2024` means the string, as `str(raw)` did.
+_PYDANTIC = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+@dataclass(frozen=True, config=_PYDANTIC)
 class FinetuneConfig:
     # An HF model folder, or a GGUF (converted to an HF folder once); empty: the
     # packaged Gemma 3 270M GGUF.
@@ -19,13 +30,13 @@ class FinetuneConfig:
     # else the packaged one.
     base_gguf: str = ""
     ollama_base: str = "gemma3:270m"  # FROM line of the Modelfile
-    rank: int = 8
+    rank: AtLeastOne = 8
     alpha: int = 16
     load_in_4bit: bool = False  # Unsloth only: 4-bit base (QLoRA) instead of 16-bit
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
-    steps: int = 60
-    batch_size: int = 8
+    steps: AtLeastOne = 60
+    batch_size: AtLeastOne = 8
     learning_rate: float = 2e-4
     max_seq_tokens: int = 1024
     eval_every: int = 10
@@ -35,7 +46,7 @@ class FinetuneConfig:
     # data
     passages_per_example: int = 2
     max_examples: int = 400
-    holdout_fraction: float = 0.2
+    holdout_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.2
     eval_questions: int = 12  # held-out questions asked at the gate (0: all)
     check_questions: str = ""  # fixed general-ability questions file (JSONL)
     # The team's own questions (the `teamkb eval answers` format), scored by the gate
@@ -48,33 +59,28 @@ class FinetuneConfig:
     max_latency_ratio: float = 1.5  # candidate p50 latency / service p50 latency
     collection: str = ""
 
+    @field_validator("target_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, raw: Any) -> Any:
+        """TOML may give "q_proj, v_proj" or a list; blanks are dropped either way."""
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list | tuple):
+            return raw  # pydantic reports it as not a sequence
+        return tuple(str(x).strip() for x in items if str(x).strip())
+
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> FinetuneConfig:
-        known = {f.name: f for f in fields(cls)}
+        known = [f.name for f in dataclasses.fields(cls)]
+        # Checked here rather than left to pydantic so the message can list the keys.
         unknown = sorted(set(section) - set(known))
         if unknown:
             raise ConfigError(
                 f"Unknown [finetune] key(s): {', '.join(unknown)}. Known: {', '.join(known)}."
             )
-        values: dict[str, Any] = {}
-        for key, raw in section.items():
-            default = getattr(cls(), key)
-            try:
-                if isinstance(default, tuple):
-                    items = raw.split(",") if isinstance(raw, str) else raw
-                    values[key] = tuple(str(x).strip() for x in items if str(x).strip())
-                elif isinstance(default, bool):
-                    values[key] = raw if isinstance(raw, bool) else str(raw).lower() == "true"
-                else:
-                    values[key] = type(default)(raw)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"[finetune] {key} = {raw!r}: {exc}") from exc
-        cfg = cls(**values)
-        if cfg.rank < 1 or cfg.steps < 1 or cfg.batch_size < 1:
-            raise ConfigError("[finetune] rank, steps and batch_size must be at least 1.")
-        if not 0.0 <= cfg.holdout_fraction < 1.0:
-            raise ConfigError("[finetune] holdout_fraction must be in [0, 1).")
-        return cfg
+        try:
+            return cls(**section)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, section)) from exc
 
     def replace(self, **changes: Any) -> FinetuneConfig:
         return dataclasses.replace(self, **changes)
@@ -83,3 +89,12 @@ class FinetuneConfig:
         return {
             k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
         }
+
+
+def _describe(exc: ValidationError, section: Mapping[str, Any]) -> str:
+    """One line per bad key, `[finetune] key = value: why`, as users wrote the key."""
+    lines = []
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else "?"
+        lines.append(f"[finetune] {key} = {section.get(key)!r}: {err['msg']}")
+    return "; ".join(lines)
