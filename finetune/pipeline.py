@@ -7,7 +7,6 @@ before that leaves the adapter in service untouched.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -19,6 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from engine.adapters import AdapterPointer, adapters_dir, read_current, write_current
 from engine.errors import TeamkbError
@@ -72,22 +73,24 @@ def finetune_dir(home: Path) -> Path:
 
 @contextmanager
 def run_lock(home: Path) -> Iterator[None]:
-    """fcntl lock: released by the OS if the process dies, so no stale lock files."""
+    """An OS lock on `retrain.lock` (flock on Unix): released if the process dies, so
+    there are no stale locks to clear by hand."""
     path = finetune_dir(home) / "retrain.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # A new FileLock per call, never shared: two runs in one process must also exclude
+    # each other. timeout=0: a second run is refused at once, not queued.
+    lock = FileLock(path, timeout=0)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise RetrainLocked(
-                f"Another retraining run is in progress (lock {path}); try again later."
-            ) from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        lock.acquire()
+    except Timeout as exc:
+        raise RetrainLocked(
+            f"Another retraining run is in progress (lock {path}); try again later."
+        ) from exc
+    try:
+        path.write_text(f"{os.getpid()}\n")  # who holds it, for a person looking
         yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def prepare_base(settings: Settings, cfg: FinetuneConfig) -> tuple[Path, Path]:
