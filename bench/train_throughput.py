@@ -47,8 +47,8 @@ def main() -> None:
     import torch
 
     from engine.settings import Settings
+    from finetune.base import prepare_base
     from finetune.config import FinetuneConfig
-    from finetune.pipeline import prepare_base
     from finetune.train import train_lora
 
     cfg = FinetuneConfig()

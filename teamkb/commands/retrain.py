@@ -70,7 +70,7 @@ def run_retrain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
-    from finetune.pipeline import history
+    from finetune.history import history
 
     entries = history(settings.home)
     if args.json:
@@ -92,7 +92,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    from finetune.pipeline import rollback
+    from finetune.history import rollback
 
     pointer = rollback(settings.home, args.to)
     print(

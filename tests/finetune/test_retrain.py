@@ -15,7 +15,8 @@ from engine import build_engine
 from engine.adapters import AdapterPointer, read_current, write_current
 from engine.settings import GeneratorSettings
 from finetune.config import FinetuneConfig
-from finetune.pipeline import RetrainLocked, history, retrain, rollback, run_lock
+from finetune.history import history, rollback
+from finetune.pipeline import RetrainLocked, retrain, run_lock
 from tests.conftest import HANDBOOK, QUESTIONS, make_settings
 from tests.fakes.tiny import TinyModel, make_tiny_model
 
