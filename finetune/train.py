@@ -9,7 +9,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -163,19 +163,75 @@ def train_lora(
     """Train, keep the adapter with the best validation loss, stop early after
     `patience` evaluations without improvement. Loss curves go to losses.csv/json."""
     import torch
-    from transformers import get_cosine_schedule_with_warmup
 
     torch.manual_seed(cfg.seed)
     device = "cuda" if cuda_available() else "cpu"
     model, tok = load_unsloth(base_dir, cfg) if device == "cuda" else load_cpu(base_dir, cfg)
     model.to(device)
-    rows = [r for r in (encode(tok, e, cfg.max_seq_tokens) for e in train) if r]
-    vrows = [r for r in (encode(tok, e, cfg.max_seq_tokens) for e in val) if r][:64]
+    rows, vrows = _encode_splits(tok, train, val, cfg.max_seq_tokens)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    loop = _Loop(model, device, pad, vrows, out_dir / "adapter", *_optimizer(model, cfg))
+    batches = _batches(rows, cfg.batch_size, pad, random.Random(cfg.seed))
+    model.train()
+    t0 = time.perf_counter()
+    step, stopped = 0, False
+    for step in range(1, cfg.steps + 1):
+        rec = {"step": step, "train_loss": _step(loop, next(batches)), "val_loss": None}
+        if on_step:
+            on_step(step)
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            rec["val_loss"] = _validate(loop, cfg)
+        loop.history.append(rec)
+        if loop.bad_evals >= cfg.patience:
+            stopped = True
+            log.info("early stop at step %d (best validation loss %.4f)", step, loop.best)
+            break
+    seconds = time.perf_counter() - t0
+    if not loop.adapter_dir.exists():
+        model.save_pretrained(str(loop.adapter_dir))
+    csv_path = _write_losses(out_dir, loop.history)
+    best = None if math.isinf(loop.best) else loop.best
+    return TrainResult(
+        loop.adapter_dir, step, best, stopped, loop.tokens, seconds, device, csv_path
+    )
+
+
+@dataclass
+class _Loop:
+    """The training loop's state from one step to the next."""
+
+    model: Any
+    device: str
+    pad: int
+    vrows: list[tuple[list[int], list[int]]]  # validation rows; empty: no selection
+    adapter_dir: Path
+    opt: Any
+    sched: Any
+    best: float = math.inf
+    bad_evals: int = 0
+    tokens: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _encode_splits(
+    tok: Any, train: Sequence[Example], val: Sequence[Example], max_tokens: int
+) -> tuple[list[tuple[list[int], list[int]]], list[tuple[list[int], list[int]]]]:
+    """Encoded training and validation rows; validation capped at 64 to keep evaluations
+    cheap."""
+    rows = [r for r in (encode(tok, e, max_tokens) for e in train) if r]
+    vrows = [r for r in (encode(tok, e, max_tokens) for e in val) if r][:64]
     if not rows:
         raise TrainingError(
             "No training example fits max_seq_tokens; raise it or use fewer passages_per_example."
         )
-    pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+    return rows, vrows
+
+
+def _optimizer(model: Any, cfg: FinetuneConfig) -> tuple[Any, Any]:
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
     opt = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate
     )
@@ -183,60 +239,46 @@ def train_lora(
     sched = get_cosine_schedule_with_warmup(
         opt, num_warmup_steps=max(1, cfg.steps // 10), num_training_steps=cfg.steps
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    adapter_dir = out_dir / "adapter"
-    history: list[dict[str, Any]] = []
-    best, bad_evals, stopped, tokens = math.inf, 0, False, 0
-    batches = _batches(rows, cfg.batch_size, pad, random.Random(cfg.seed))
-    model.train()
-    t0 = time.perf_counter()
-    step = 0
-    for step in range(1, cfg.steps + 1):
-        b = {k: v.to(device) for k, v in next(batches).items()}
-        loss = model(**b).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        tokens += int(b["attention_mask"].sum())
-        rec: dict[str, Any] = {"step": step, "train_loss": round(loss.item(), 5), "val_loss": None}
-        if on_step:
-            on_step(step)
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            if not vrows:
-                # No validation data: training loss is too noisy to select or stop on,
-                # so the latest adapter is kept and training runs all its steps.
-                model.save_pretrained(str(adapter_dir))
-            else:
-                v = _val_loss(model, vrows, pad, cfg.batch_size, device)
-                rec["val_loss"] = round(v, 5)
-                if v < best - cfg.min_delta:
-                    best, bad_evals = v, 0
-                    model.save_pretrained(str(adapter_dir))
-                else:
-                    bad_evals += 1
-        history.append(rec)
-        if bad_evals >= cfg.patience:
-            stopped = True
-            log.info("early stop at step %d (best validation loss %.4f)", step, best)
-            break
-    seconds = time.perf_counter() - t0
-    if not adapter_dir.exists():
-        model.save_pretrained(str(adapter_dir))
+    return opt, sched
+
+
+def _step(loop: _Loop, batch: dict[str, Any]) -> float:
+    """One optimiser step; returns the batch's training loss (rounded as logged)."""
+    import torch
+
+    b = {k: v.to(loop.device) for k, v in batch.items()}
+    loss = loop.model(**b).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(loop.model.parameters(), 1.0)
+    loop.opt.step()
+    loop.sched.step()
+    loop.opt.zero_grad()
+    loop.tokens += int(b["attention_mask"].sum())
+    return round(loss.item(), 5)
+
+
+def _validate(loop: _Loop, cfg: FinetuneConfig) -> float | None:
+    """Save the adapter if it is the best so far; returns the validation loss (None
+    without validation data)."""
+    if not loop.vrows:
+        # No validation data: training loss is too noisy to select or stop on,
+        # so the latest adapter is kept and training runs all its steps.
+        loop.model.save_pretrained(str(loop.adapter_dir))
+        return None
+    v = _val_loss(loop.model, loop.vrows, loop.pad, cfg.batch_size, loop.device)
+    if v < loop.best - cfg.min_delta:
+        loop.best, loop.bad_evals = v, 0
+        loop.model.save_pretrained(str(loop.adapter_dir))
+    else:
+        loop.bad_evals += 1
+    return round(v, 5)
+
+
+def _write_losses(out_dir: Path, history: Sequence[dict[str, Any]]) -> Path:
     csv_path = out_dir / "losses.csv"
     with csv_path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["step", "train_loss", "val_loss"])
         w.writeheader()
         w.writerows(history)
     (out_dir / "losses.json").write_text(json.dumps(history), "utf-8")
-    return TrainResult(
-        adapter_dir,
-        step,
-        None if math.isinf(best) else best,
-        stopped,
-        tokens,
-        seconds,
-        device,
-        csv_path,
-    )
+    return csv_path
