@@ -2,5 +2,10 @@
 it, gated by `engine.evaluation`, shipped as a GGUF LoRA (llama.cpp) and an Ollama
 Modelfile, and put in service by moving the adapter pointer (`engine.adapters`).
 
-Depends on `engine` and `knowledge`; nothing there imports this package.
+`pipeline` runs the stages: `base` (model), `dataset`, `train`, `export`, `gate`,
+`report`; `history` lists shipped adapters and rolls back. `config` is `[finetune]`.
+The CLI (`teamkb retrain`, `teamkb adapter`) lives in `teamkb.commands.retrain`.
+
+Depends on `engine` and `knowledge`; nothing there imports this package, and this
+package imports neither `teamkb` nor the front ends.
 """
