@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import importlib.metadata
 import logging
 import re
 import threading
@@ -23,7 +24,6 @@ from engine.factory import build_generator
 from engine.settings import Settings
 from lsp.settings import LspSettings
 from lsp.vocabulary import Vocabulary, load_vocabulary
-from teamkb import __version__
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,15 @@ CMD_ANSWER = "teamkb.answer"
 CMD_SYNC = "teamkb.sync"
 MAX_CACHED_ANSWERS = 256
 PULL_TIMEOUT_S = 5.0
+
+
+def server_version() -> str:
+    """The installed distribution's version: `lsp` must not import the `teamkb` package
+    (the CLI depends on us, not the other way round)."""
+    try:
+        return importlib.metadata.version("teamkb")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "0+unknown"
 
 
 class AskCancelled(Exception):
@@ -47,7 +56,9 @@ def normalize_question(q: str) -> str:
 class TeamkbServer(LanguageServer):
     def __init__(self, settings: Settings, engine_factory: EngineFactory | None = None) -> None:
         super().__init__(
-            "teamkb", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
+            "teamkb",
+            server_version(),
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.base_settings = settings
         self.config = LspSettings.from_engine(settings)
