@@ -44,10 +44,11 @@ class ClientLogHandler(logging.Handler):
 
 
 def create_server(settings: Settings, engine_factory: EngineFactory | None = None) -> TeamkbServer:
+    from lsp import configuration
     from lsp.features import code_lens, commands, completion, hover
 
     server = TeamkbServer(settings, engine_factory)
-    for feature in (hover, completion, code_lens, commands):
+    for feature in (configuration, hover, completion, code_lens, commands):
         feature.register(server)
     return server
 

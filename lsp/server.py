@@ -22,6 +22,7 @@ from pygls.lsp.server import LanguageServer
 from engine import Answer, Engine, build_engine
 from engine.factory import build_generator
 from engine.settings import Settings
+from lsp.configuration import settings_ready
 from lsp.settings import LspSettings
 from lsp.vocabulary import Vocabulary, load_vocabulary
 
@@ -33,7 +34,6 @@ ASK_METHOD = "teamkb/ask"
 CMD_ANSWER = "teamkb.answer"
 CMD_SYNC = "teamkb.sync"
 MAX_CACHED_ANSWERS = 256
-PULL_TIMEOUT_S = 5.0
 
 
 def server_version() -> str:
@@ -68,7 +68,7 @@ class TeamkbServer(LanguageServer):
         # (collection, source) -> file URI of the document, or "" when none is on disk.
         self._file_uris: dict[tuple[str, str], str] = {}
         # Set once the first workspace/configuration pull is applied (or not coming).
-        self._first_pull = asyncio.Event()
+        self.first_pull = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         # Two workers: one slow ask or sync never starves hovers on a 2-core laptop.
         self.executor = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="teamkb")
@@ -115,64 +115,29 @@ class TeamkbServer(LanguageServer):
             return self._engine.result()
         return None
 
+    async def loaded_engine(self) -> Engine:
+        """The engine once built, before the client's settings are applied to it."""
+        return await asyncio.wrap_future(self._engine)
+
     async def engine(self) -> Engine:
         """The engine, once loaded and configured with the client's settings."""
-        engine = await asyncio.wrap_future(self._engine)
-        await self.settings_ready()
+        engine = await self.loaded_engine()
+        await settings_ready(self)
         return engine
-
-    def _pulls_settings(self) -> bool:
-        caps = self.client_capabilities.workspace
-        return bool(caps and caps.configuration)
-
-    async def settings_ready(self) -> None:
-        """Wait (bounded) for the first settings pull: a request that arrives right after
-        `initialized` must not run with teamkb.toml's settings instead of the client's."""
-        if self._first_pull.is_set() or not self._pulls_settings():
-            return
-        # Applying them waits for the engine: time the bounded wait from there.
-        await asyncio.wrap_future(self._engine)
-        try:
-            await asyncio.wait_for(self._first_pull.wait(), PULL_TIMEOUT_S + 5)
-        except TimeoutError:
-            log.warning("no client settings after %.0fs, going on without", PULL_TIMEOUT_S + 5)
 
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     # -- settings ------------------------------------------------------------------------
-    async def apply_settings(self, data: Any) -> None:
-        new = self.config.merged(data)
-        if new == self.config:
-            return
-        old, self.config = self.config, new
-        log.info("settings: %s", new)
+    async def reconfigure(self, old: LspSettings, new: LspSettings) -> None:
+        """Bring the engine and the link cache in line with changed client settings."""
         self._file_uris.clear()
         # Not self.engine(): that waits for the settings being applied here.
-        engine = await asyncio.wrap_future(self._engine)
+        engine = await self.loaded_engine()
         if new.generator != old.generator:
             await self.off_loop(self._set_generator, engine, new.generator)
         if new.collection != old.collection:
             await self.off_loop(self._refresh_vocabulary, engine)
-
-    async def pull_settings(self) -> None:
-        try:
-            if self._pulls_settings():
-                await self._pull_settings()
-        finally:
-            self._first_pull.set()
-
-    async def _pull_settings(self) -> None:
-        try:
-            params = types.ConfigurationParams(items=[types.ConfigurationItem(section="teamkb")])
-            result = await asyncio.wait_for(
-                self.workspace_configuration_async(params), PULL_TIMEOUT_S
-            )
-        except Exception as exc:
-            log.warning("workspace/configuration failed, keeping teamkb.toml: %s", exc)
-            return
-        if result:
-            await self.apply_settings(result[0])
 
     # -- answers -------------------------------------------------------------------------
     async def ask(self, question: str, collection: str | None = None) -> Answer:

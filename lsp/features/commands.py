@@ -1,4 +1,4 @@
-"""Commands (`teamkb.answer`, `teamkb.sync`), the `teamkb/ask` request, and settings."""
+"""Commands (`teamkb.answer`, `teamkb.sync`) and the `teamkb/ask` request."""
 
 from __future__ import annotations
 
@@ -20,22 +20,6 @@ log = logging.getLogger(__name__)
 
 
 def register(server: TeamkbServer) -> None:
-    @server.feature(types.INITIALIZED)
-    async def initialized(ls: TeamkbServer, params: types.InitializedParams) -> None:
-        ls.loop = asyncio.get_running_loop()
-        await ls.pull_settings()
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(
-        ls: TeamkbServer, params: types.DidChangeConfigurationParams
-    ) -> None:
-        pushed = params.settings.get("teamkb") if isinstance(params.settings, Mapping) else None
-        if pushed is not None:
-            await ls.apply_settings(pushed)
-        else:
-            # Most clients send null here and expect the server to pull.
-            await ls.pull_settings()
-
     @server.command(CMD_ANSWER)
     async def answer_command(ls: TeamkbServer, *args: Any) -> dict[str, Any]:
         arg = args[0] if args else None

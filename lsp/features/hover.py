@@ -11,6 +11,7 @@ from lsprotocol import types
 
 from engine import USER_ERRORS, Passage
 from knowledge.chunking import HEADING_SEP
+from lsp.configuration import settings_ready
 from lsp.documents import line_at, open_document, word_at
 from lsp.features.code_lens import question_in
 from lsp.server import TeamkbServer
@@ -40,7 +41,7 @@ async def hover_at(ls: TeamkbServer, uri: str, position: types.Position) -> type
     found = line_at(doc, position)
     if found is None:
         return None
-    await ls.settings_ready()
+    await settings_ready(ls)
     question = question_in(found[0])
     answer = ls.cached_answer(question) if question else None
     if answer is not None:
