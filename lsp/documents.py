@@ -57,11 +57,14 @@ def line_at(doc: Any, position: types.Position) -> tuple[str, int] | None:
     return line, col.character
 
 
-def word_at(line: str, col: int) -> str:
-    start = WORD_START.search(line[:col])
-    end = WORD_END.search(line[col:])
-    word = (start.group(0) if start else "") + (end.group(0) if end else "")
-    return word.strip(".-")
+def word_at(doc: Any, position: types.Position) -> str | None:
+    """The identifier under the cursor, or None for a position off the text."""
+    # pygls' own lookup would clamp a bad position (or fail on it): check it first.
+    if line_at(doc, position) is None:
+        return None
+    word = doc.word_at_position(position, re_start_word=WORD_START, re_end_word=WORD_END)
+    # A sentence's full stop or a dash run is not part of the name.
+    return str(word).strip(".-")
 
 
 def prefix_at(line: str, col: int) -> str:

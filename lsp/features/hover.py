@@ -53,7 +53,8 @@ async def hover_at(ls: TeamkbServer, uri: str, position: types.Position) -> type
         return _markdown(body, [
             (c.title or c.source, ls.citation_link(c.source, c.lines, c.url, c.collection))
             for c in answer.citations])  # fmt: skip
-    return await hover_for(ls, word_at(*found))
+    word = word_at(doc, position)
+    return await hover_for(ls, word) if word else None
 
 
 HOVER_DEPTH = 10
