@@ -7,8 +7,8 @@ import logging
 import sys
 
 from lsprotocol import types
+from pygls.cli import start_server
 
-from engine.errors import ConfigError
 from engine.settings import Settings
 from lsp.server import EngineFactory, TeamkbServer
 
@@ -67,16 +67,19 @@ def setup_logging(server: TeamkbServer) -> None:
         logger.addHandler(handler)
 
 
+def transport_args(args: argparse.Namespace) -> list[str]:
+    """`teamkb serve lsp`'s options as pygls' command line: empty means stdio."""
+    if not getattr(args, "tcp", False):
+        return []
+    return ["--tcp", "--host", str(args.host), "--port", str(args.port)]
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     server = create_server(settings)
     setup_logging(server)
-    tcp = getattr(args, "tcp", None)
-    if tcp:
-        host, _, port = str(tcp).rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError(f"--tcp wants HOST:PORT, got {tcp!r}")
-        log.info("teamkb language server on tcp %s:%s", host, port)
-        server.start_tcp(host, int(port))
-    else:
-        server.start_io()
+    argv = transport_args(args)
+    if argv:
+        log.info("teamkb language server on tcp %s:%s", args.host, args.port)
+    # pygls picks the transport; given no list it would parse teamkb's own sys.argv.
+    start_server(server, argv)
     return 0

@@ -20,7 +20,10 @@ def register(sub: Any) -> None:
     s.add_argument("--host", default="0.0.0.0")
     s.set_defaults(func=run_slack)
     lsp = ssub.add_parser("lsp", help="the language server (stdio by default)")
-    lsp.add_argument("--tcp", metavar="HOST:PORT", help="serve over TCP (for debugging)")
+    # pygls' own transport options (lsp.main hands them to pygls.cli.start_server).
+    lsp.add_argument("--tcp", action="store_true", help="serve over TCP (for debugging)")
+    lsp.add_argument("--host", default="127.0.0.1", help="TCP address (default 127.0.0.1)")
+    lsp.add_argument("--port", type=int, default=2087, help="TCP port (default 2087)")
     lsp.set_defaults(func=run_lsp)
 
 
