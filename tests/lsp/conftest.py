@@ -3,6 +3,7 @@ over a private copy of the handbook index, with the stand-in Ollama server."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -93,6 +94,26 @@ def plain(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [plain(v) for v in obj]
     return obj
+
+
+async def wait_for_log(client: LanguageClient, text: str, since: int = 0,
+                       timeout: float = 60.0) -> str:  # fmt: skip
+    """The first `window/logMessage` from `client.log_messages[since]` on that contains
+    `text`, waiting for the server to send it if it has not yet."""
+
+    async def wait() -> str:
+        seen = since
+        while True:
+            for m in client.log_messages[seen:]:
+                if text in m.message:
+                    return m.message
+            seen = len(client.log_messages)
+            # Nothing yields between the scan and this wait: no message slips through.
+            params = await client.wait_for_notification(types.WINDOW_LOG_MESSAGE)
+            if text in params.message:
+                return str(params.message)
+
+    return await asyncio.wait_for(wait(), timeout)
 
 
 async def ask(client: LanguageClient, question: str, **extra: Any) -> Any:
