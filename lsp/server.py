@@ -1,5 +1,6 @@
 """`TeamkbServer`: a pygls language server that holds the engine, the in-memory
-vocabulary, the answers it already generated and the client's settings."""
+vocabulary and the client's settings. Answers already generated come from the engine's
+answer cache, which is keyed by index version: none outlives the index it came from."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from engine import Answer, Engine, build_engine
-from engine.factory import build_generator
+from engine import USER_ERRORS, Answer, Engine, build_engine
 from engine.settings import Settings
 from lsp.configuration import settings_ready
 from lsp.settings import LspSettings
@@ -33,7 +32,6 @@ EngineFactory = Callable[[Settings], Engine]
 ASK_METHOD = "teamkb/ask"
 CMD_ANSWER = "teamkb.answer"
 CMD_SYNC = "teamkb.sync"
-MAX_CACHED_ANSWERS = 256
 
 
 def server_version() -> str:
@@ -49,10 +47,6 @@ class AskCancelled(Exception):
     """The client cancelled; the worker thread stops and nothing is sent."""
 
 
-def normalize_question(q: str) -> str:
-    return " ".join(q.lower().split())
-
-
 class TeamkbServer(LanguageServer):
     def __init__(self, settings: Settings, engine_factory: EngineFactory | None = None) -> None:
         super().__init__(
@@ -63,8 +57,6 @@ class TeamkbServer(LanguageServer):
         self.base_settings = settings
         self.config = LspSettings.from_engine(settings)
         self.vocabulary = Vocabulary()
-        # (collection, normalized question) -> answer, oldest first.
-        self.answers: OrderedDict[tuple[str, str], Answer] = OrderedDict()
         # (collection, source) -> file URI of the document, or "" when none is on disk.
         self._file_uris: dict[tuple[str, str], str] = {}
         # Set once the first workspace/configuration pull is applied (or not coming).
@@ -78,8 +70,7 @@ class TeamkbServer(LanguageServer):
     # -- engine and vocabulary -----------------------------------------------------------
     def _load(self) -> Engine:
         t0 = time.perf_counter()
-        engine = self._factory(self.base_settings)
-        self._set_generator(engine, self.config.generator)
+        engine = self._with_generator(self._factory(self.base_settings), self.config.generator)
         try:
             # Load the embedding model now so the first hover is not the slow one.
             engine.embedder.embed_query("warm up")
@@ -89,18 +80,26 @@ class TeamkbServer(LanguageServer):
         log.info("engine ready in %.1fs", time.perf_counter() - t0)
         return engine
 
-    def _set_generator(self, engine: Engine, backend: str) -> None:
+    def _with_generator(self, engine: Engine, backend: str) -> Engine:
+        """The engine for this generator choice: built by the factory over the same store
+        and embedder, so nothing is reloaded and no engine is changed in place."""
         current = engine.settings.generator.backend if engine.generator is not None else "none"
         if backend == current:
-            return
+            return engine
         gen_settings = dataclasses.replace(
             self.base_settings.generator,
             backend=backend,  # type: ignore[arg-type]
         )
         settings = dataclasses.replace(engine.settings, generator=gen_settings)
-        engine.generator = build_generator(settings)
-        engine.settings = settings
+        engine = build_engine(settings, store=engine.store, embedder=engine.embedder)
         log.info("generator: %s", backend)
+        return engine
+
+    def _switch_generator(self, backend: str) -> None:
+        engine = self._with_generator(self._engine.result(), backend)
+        done: concurrent.futures.Future[Engine] = concurrent.futures.Future()
+        done.set_result(engine)
+        self._engine = done
 
     def _refresh_vocabulary(self, engine: Engine) -> None:
         try:
@@ -121,9 +120,10 @@ class TeamkbServer(LanguageServer):
 
     async def engine(self) -> Engine:
         """The engine, once loaded and configured with the client's settings."""
-        engine = await self.loaded_engine()
+        await self.loaded_engine()
         await settings_ready(self)
-        return engine
+        # Applying the settings may have switched to an engine with another generator.
+        return await self.loaded_engine()
 
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -135,7 +135,8 @@ class TeamkbServer(LanguageServer):
         # Not self.engine(): that waits for the settings being applied here.
         engine = await self.loaded_engine()
         if new.generator != old.generator:
-            await self.off_loop(self._set_generator, engine, new.generator)
+            await self.off_loop(self._switch_generator, new.generator)
+            engine = await self.loaded_engine()
         if new.collection != old.collection:
             await self.off_loop(self._refresh_vocabulary, engine)
 
@@ -162,15 +163,7 @@ class TeamkbServer(LanguageServer):
             stop.set()
             log.info("ask cancelled: %r", question[:80])
             raise
-        answer = self.trim(answer)
-        if not answer.degraded:
-            # A degraded answer is the generator failing: asking again may do better.
-            key = (name, normalize_question(question))
-            self.answers[key] = answer
-            self.answers.move_to_end(key)
-            while len(self.answers) > MAX_CACHED_ANSWERS:
-                self.answers.popitem(last=False)
-        return answer
+        return self.trim(answer)
 
     def trim(self, answer: Answer) -> Answer:
         # Only sources-only answers: a generated text refers to its citations by number.
@@ -179,13 +172,22 @@ class TeamkbServer(LanguageServer):
             return dataclasses.replace(answer, citations=answer.citations[:limit])
         return answer
 
-    def cached_answer(self, question: str, collection: str | None = None) -> Answer | None:
+    async def cached_answer(self, question: str, collection: str | None = None) -> Answer | None:
+        """An answer the engine already generated for the published index, or None; never
+        generates, and never waits for the engine to load."""
+        engine = self.engine_ready()
+        if engine is None:
+            return None
         name = collection or self.config.collection
-        return self.answers.get((name, normalize_question(question)))
+        try:
+            found = await self.off_loop(lambda: engine.cached_answer(question, collection=name))
+        except USER_ERRORS as exc:
+            log.debug("no cached answer for %r: %s", question[:80], exc)
+            return None
+        return self.trim(found) if found is not None else None
 
     def index_changed(self) -> None:
-        """After a sync: cached answers and links may point at what is gone."""
-        self.answers.clear()
+        """After a sync: links may point at files that are gone."""
         self._file_uris.clear()
 
     def answers_dir(self) -> Path:

@@ -43,7 +43,7 @@ async def hover_at(ls: TeamkbServer, uri: str, position: types.Position) -> type
         return None
     await settings_ready(ls)
     question = question_in(found[0])
-    answer = ls.cached_answer(question) if question else None
+    answer = await ls.cached_answer(question) if question else None
     if answer is not None:
         # Cached answers are already trimmed; a generated text cites by number, so its
         # citations are never cut here.

@@ -128,3 +128,37 @@ async def test_missing_index_gives_clear_errors_and_keeps_serving(tmp_path: Path
         assert lenses and len(lenses) == 1
     finally:
         await stop_client(client)
+
+
+async def test_no_cached_answer_outlives_its_index(home_copy: Path, tmp_path: Path, embedder):
+    """`teamkb index` in a terminal publishes a new version: the question line's hover must
+    stop showing the answer generated from the old one."""
+    from engine import build_engine
+    from knowledge.documents import Chunk
+    from tests.conftest import make_settings
+
+    question = "how do we rotate the db password"
+    with FakeOllama(responder=quote_first_passage) as fake:
+        client = await start_client(write_toml(home_copy, tmp_path, host=fake.url))
+        try:
+            answer = await ask(client, question)
+            uri = open_doc(client, tmp_path / "k.py", f"# ?? {question}\n")
+            assert answer["answer"] in _value(await hover(client, uri, 0, 4))
+            # Another process re-indexes: a new published version of the collection.
+            other = build_engine(make_settings(home_copy), embedder=embedder)
+            writer = other.store.collection("handbook").writer()
+            new = Chunk(id="new", collection="handbook", source="new.md", title="New",
+                        heading="", line_start=1, line_end=1, text="new page",
+                        search_text="new page", text_hash="x", file_hash="y",
+                        updated_at="")  # fmt: skip
+            writer.upsert([new], [embedder.embed_query("new page")])
+            writer.publish()
+            # Readers re-check the published version every couple of seconds.
+            deadline = time.monotonic() + 20
+            while (shown := await hover(client, uri, 0, 4)) is not None and (
+                answer["answer"] in _value(shown)
+            ):
+                assert time.monotonic() < deadline, "the old answer is still shown"
+                await asyncio.sleep(0.2)
+        finally:
+            await stop_client(client)
