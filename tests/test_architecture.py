@@ -1,0 +1,43 @@
+"""The package layering, checked from every import statement in the product (function-level
+ones included): teamkb → bot, lsp, finetune → engine → knowledge, never back."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+LAYER = {"knowledge": 0, "engine": 1, "bot": 2, "lsp": 2, "finetune": 2, "teamkb": 3}
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & set(LAYER)
+
+
+def layering_violations() -> list[str]:
+    bad = []
+    for package, rank in LAYER.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for other in sorted(imported_packages(path) - {package}):
+                # Only downwards; the three front ends never import one another.
+                if LAYER[other] >= rank:
+                    bad.append(f"{path.relative_to(ROOT)} imports {other}")
+    return bad
+
+
+def test_dependencies_point_one_way() -> None:
+    assert layering_violations() == []
+
+
+def test_the_check_sees_function_level_imports(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from teamkb.render import dumps\n    import lsp.server\n")
+    assert imported_packages(module) == {"teamkb", "lsp"}
