@@ -29,7 +29,8 @@ def _splitter(max_chars: int, overlap: int) -> RecursiveCharacterTextSplitter:
 
 
 def sha1(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    # surrogateescape: a path os.walk decoded from non-UTF-8 bytes still hashes.
+    return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def chunk_document(

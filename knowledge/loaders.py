@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -175,55 +176,75 @@ _HTML_BLOCKS = {
 _HTML_SKIP = {"script", "style", "noscript", "template", "nav", "head"}
 
 
+class _HtmlWalk:
+    """Cuts an HTML tree into heading-scoped sections, with the source lines they span."""
+
+    def __init__(self) -> None:
+        self.sections: list[Section] = []
+        self.trail: list[tuple[int, str]] = []
+        self.buf: list[str] = []
+        self.span: list[int] = []
+
+    def flush(self) -> None:
+        body = re.sub(r"[ \t]+", " ", "".join(self.buf))
+        body = re.sub(r"\n\s*\n+", "\n\n", body).strip()
+        if body and self.span:
+            trail = tuple(t for _, t in self.trail)
+            self.sections.append(Section(trail, body, min(self.span), max(self.span)))
+        self.buf.clear()
+        self.span.clear()
+
+    def heading(self, level: int, text: str) -> None:
+        self.flush()
+        while self.trail and self.trail[-1][0] >= level:
+            self.trail.pop()
+        self.trail.append((level, text))
+
+    def text(self, s: str, parent_line: int | None) -> None:
+        if s.strip():
+            if parent_line is not None:
+                self.span.append(parent_line + s[: len(s) - len(s.lstrip())].count("\n"))
+            self.buf.append(s)
+
+    def walk(self, root: Any) -> list[Section]:
+        from bs4 import NavigableString, Tag
+
+        # An explicit stack, not recursion: a hostile or generated page can nest
+        # thousands of levels deep, past Python's recursion limit.
+        stack: list[tuple[Iterator[Any], str]] = [(iter(root.children), "")]
+        while stack:
+            children, name = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                if name in _HTML_BLOCKS:
+                    self.buf.append("\n")
+            elif isinstance(child, Tag):
+                tag = child.name or ""
+                if tag in _HTML_SKIP:
+                    continue
+                if re.fullmatch(r"h[1-6]", tag):
+                    self.heading(int(tag[1]), child.get_text(" ", strip=True))
+                    continue
+                if child.sourceline is not None:
+                    self.span.append(child.sourceline)
+                stack.append((iter(child.children), tag))
+            elif isinstance(child, NavigableString) and type(child) is NavigableString:
+                parent = child.parent
+                self.text(str(child), parent.sourceline if parent is not None else None)
+        self.flush()
+        return self.sections
+
+
 def load_html(path_str: str, rel: str) -> LoadedDoc:
-    from bs4 import BeautifulSoup, NavigableString, Tag
+    from bs4 import BeautifulSoup
 
     text = _read_text(Path(path_str), rel)
     soup = BeautifulSoup(text, "html.parser")
     root = soup.body or soup
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    sections: list[Section] = []
-    trail: list[tuple[int, str]] = []
-    buf: list[str] = []
-    span: list[int] = []
-
-    def flush() -> None:
-        body = re.sub(r"[ \t]+", " ", "".join(buf))
-        body = re.sub(r"\n\s*\n+", "\n\n", body).strip()
-        if body and span:
-            sections.append(Section(tuple(t for _, t in trail), body, min(span), max(span)))
-        buf.clear()
-        span.clear()
-
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, Tag):
-                name = child.name or ""
-                if name in _HTML_SKIP:
-                    continue
-                if re.fullmatch(r"h[1-6]", name):
-                    flush()
-                    level = int(name[1])
-                    while trail and trail[-1][0] >= level:
-                        trail.pop()
-                    trail.append((level, child.get_text(" ", strip=True)))
-                    continue
-                if child.sourceline is not None:
-                    span.append(child.sourceline)
-                walk(child)
-                if name in _HTML_BLOCKS:
-                    buf.append("\n")
-            elif isinstance(child, NavigableString) and type(child) is NavigableString:
-                s = str(child)
-                if s.strip():
-                    parent = child.parent
-                    if parent is not None and parent.sourceline is not None:
-                        span.append(parent.sourceline + s[: len(s) - len(s.lstrip())].count("\n"))
-                    buf.append(s)
-
-    walk(root)
-    flush()
+    sections = _HtmlWalk().walk(root)
     if not title:
         h1 = root.find("h1")
         title = h1.get_text(" ", strip=True) if h1 else Path(rel).stem
@@ -299,10 +320,17 @@ def load_document(path: Path, rel: str) -> LoadedDoc:
     loader = _loader_for(path)
     if loader is None:
         raise LoadError(rel, f"unsupported file type '{path.suffix}'")
+    check_size(path, rel)
+    return loader(str(path), rel)
+
+
+def check_size(path: Path, rel: str) -> int:
+    """The file's size, from `stat` (nothing is read); LoadError past MAX_FILE_BYTES."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise LoadError(rel, f"cannot read file ({exc.strerror or exc})") from exc
     if size > MAX_FILE_BYTES:
-        raise LoadError(rel, f"file too large ({size // (1024 * 1024)} MiB > 20 MiB)")
-    return loader(str(path), rel)
+        limit = MAX_FILE_BYTES / (1024 * 1024)
+        raise LoadError(rel, f"file too large ({size / (1024 * 1024):.0f} MiB > {limit:g} MiB)")
+    return size

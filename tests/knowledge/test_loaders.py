@@ -133,3 +133,31 @@ def _tiny_pdf(text: str) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
     return out
+
+
+def test_html_nested_ten_thousand_levels_deep_loads(tmp_path):
+    page = tmp_path / "deep.html"
+    depth = 10_000
+    page.write_text(
+        "<html><body><h1>Deep</h1>\n" + "<div>" * depth + "\nBottom of the well.\n"
+        + "</div>" * depth + "\n</body></html>\n"
+    )  # fmt: skip
+    doc = load_document(page, "deep.html")
+    assert doc.title == "Deep"
+    assert [s.text for s in doc.sections] == ["Bottom of the well."]
+    assert doc.sections[0].line_start == 2
+
+
+def test_a_huge_single_line_becomes_bounded_chunks_citing_its_line(tmp_path):
+    from knowledge.chunking import DEFAULT_MAX_CHARS, chunk_document
+
+    page = tmp_path / "dump.txt"
+    line = " ".join(f"token{i}" for i in range(40_000))  # ~370 kB, no newline
+    page.write_text(f"Title line\n\n{line}\n\nlast line\n")
+    doc = load_document(page, "dump.txt")
+    chunks = list(chunk_document(doc, collection="c", file_hash="h", updated_at=""))
+    assert len(chunks) > 400
+    assert all(len(c.text) <= DEFAULT_MAX_CHARS for c in chunks)
+    middle = [c for c in chunks if "token20000 " in c.text]
+    assert middle and all((c.line_start, c.line_end) == (3, 3) for c in middle)
+    assert [(c.line_start, c.line_end) for c in chunks[-2:]] == [(3, 3), (5, 5)]
