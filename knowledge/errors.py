@@ -44,3 +44,26 @@ class EmbeddingMismatch(KnowledgeError):
             f"teamkb index PATH --collection {collection}"
         )
         self.collection = collection
+
+
+class CollectionBusy(KnowledgeError):
+    """Another process holds the collection's write lock (an index run is under way)."""
+
+    def __init__(self, collection: str, lock: object) -> None:
+        super().__init__(
+            f"Collection '{collection}' is being written by another teamkb process "
+            f"(lock {lock}); try again when its index run has finished."
+        )
+        self.collection = collection
+
+
+class CollectionNotFound(KnowledgeError):
+    """Inspecting or dropping a collection that does not exist."""
+
+    def __init__(self, collection: str, existing: list[str]) -> None:
+        known = ", ".join(existing) if existing else "none yet"
+        super().__init__(
+            f"No collection '{collection}' in this index (collections: {known}). "
+            f"List them with: teamkb collections"
+        )
+        self.collection = collection

@@ -15,7 +15,9 @@ import logging
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -24,14 +26,19 @@ import numpy as np
 import pyarrow as pa
 
 from knowledge.documents import Chunk, Passage
-from knowledge.errors import EmbeddingMismatch, IndexNotFound, InvalidCollectionName
+from knowledge.errors import (
+    CollectionNotFound,
+    EmbeddingMismatch,
+    IndexNotFound,
+    InvalidCollectionName,
+)
+from knowledge.locking import TABLE_PREFIX, collection_lock
 
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "vector", "fts"]
 PUBLISHED = "published"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-TABLE_PREFIX = "kb_"
 # Table metadata keys: which embedding model built the vectors of a collection.
 META_MODEL = b"teamkb.embedding_model"
 META_DIM = b"teamkb.embedding_dim"
@@ -62,6 +69,20 @@ def record_model(dim: int) -> Any:
         vector: Vector(dim)  # type: ignore[valid-type]
 
     return ChunkRecord
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """What `teamkb collections` shows about one collection."""
+
+    name: str
+    rows: int  # rows readers see (the published version); 0 before the first publish
+    latest_rows: int  # rows of the latest version (differs after an interrupted run)
+    versions: int  # versions kept on disk
+    published_version: int | None
+    latest_version: int
+    model: str  # the embedding model that built it ("" for an index from before 0.4)
+    dim: int
 
 
 @dataclass(frozen=True)
@@ -153,10 +174,46 @@ class KnowledgeStore:
                 found = self._collections[name] = Collection(self, name)
             return found
 
+    def lock(self, name: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
+        """The collection's write lock (see knowledge.locking): one writer at a time."""
+        return collection_lock(self.uri, validate_collection(name), timeout=timeout)
+
     def drop(self, name: str) -> None:
-        self.db.drop_table(TABLE_PREFIX + validate_collection(name))
+        """Delete a collection and all its versions. Refuses while an index run writes it."""
+        with self.lock(name, timeout=5.0):
+            self._raw(name)  # raises CollectionNotFound
+            self.db.drop_table(TABLE_PREFIX + name)
         with self._lock:
             self._collections.pop(name, None)
+
+    def info(self, name: str) -> CollectionInfo:
+        """Rows, versions and embedding model of a collection, whichever model built it."""
+        table = self._raw(name)
+        tag = table.tags.list().get(PUBLISHED)
+        published = int(tag["version"]) if tag else None
+        latest, latest_rows = int(table.version), int(table.count_rows())
+        rows = 0
+        if published is not None:
+            table.checkout(published)
+            rows = int(table.count_rows())
+        built = _built_with(table) or EmbeddingInfo("", 0)
+        return CollectionInfo(
+            name=name,
+            rows=rows,
+            latest_rows=latest_rows,
+            versions=len(table.list_versions()),
+            published_version=published,
+            latest_version=latest,
+            model=built.model,
+            dim=built.dim,
+        )
+
+    def _raw(self, name: str) -> Any:
+        """The table, unchecked (info and drop work whichever model built it)."""
+        try:
+            return self.db.open_table(TABLE_PREFIX + validate_collection(name))
+        except (FileNotFoundError, ValueError):
+            raise CollectionNotFound(name, self.collections()) from None
 
     # -- tables: for Collection only ---------------------------------------------------
     def _open(self, name: str) -> Any | None:
@@ -200,6 +257,17 @@ class Collection:
             return None
         tag = table.tags.list().get(PUBLISHED)
         return int(tag["version"]) if tag else None
+
+    def published_rows(self, columns: Sequence[str]) -> pa.Table | None:
+        """These columns of the published version as it is now (never the cached reader:
+        a sync compares against what another process may just have published); None
+        before the first publish."""
+        version = self.published_version()
+        table = self.store._open(self.name)
+        if version is None or table is None:
+            return None
+        table.checkout(version)
+        return _scan(table, columns)
 
     def _published(self) -> tuple[Any, int]:
         now = time.monotonic()
@@ -353,6 +421,23 @@ class CollectionWriter:
             .when_not_matched_insert_all()
             .execute(rows)
         )
+
+    def dedupe(self) -> int:
+        """Keep one row per id; returns how many extra rows went. Older teamkb versions
+        let two concurrent syncs insert the same chunks twice, and `merge_insert` keyed
+        on id never removes such twins, so they are rewritten once here."""
+        counts = Counter(self.rows(["id"]).column("id").to_pylist())
+        twins = [cid for cid, n in counts.items() if n > 1]
+        columns = self._table.schema.names
+        for part, where in _id_filters(twins):
+            rows = self._table.search().where(where).select(columns)
+            found = rows.limit(sum(counts[c] for c in part)).to_arrow()
+            first: dict[str, int] = {}
+            for i, cid in enumerate(found.column("id").to_pylist()):
+                first.setdefault(cid, i)
+            self._table.delete(where)
+            self._table.add(found.take(sorted(first.values())))
+        return sum(counts[c] - 1 for c in twins)
 
     def delete(self, ids: Sequence[str]) -> None:
         for _, where in _id_filters(list(ids)):

@@ -21,7 +21,7 @@ from knowledge.chunking import chunk_document
 from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError, LoadError
-from knowledge.loaders import load_document, supported
+from knowledge.loaders import check_size, load_document, supported
 from knowledge.store import Collection, CollectionWriter
 
 log = logging.getLogger(__name__)
@@ -83,18 +83,28 @@ def _file_hash(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
+def shown_path(rel: str) -> str:
+    """`rel` as valid Unicode: bytes of a file name that are not UTF-8 come out as
+    `\\xe9` escapes (os.walk hands them over as lone surrogates, which cannot be
+    printed, hashed as UTF-8 or stored)."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
 @dataclass
 class _Snapshot:
-    """What the collection holds now: the plan diffs the docs against this."""
+    """What the collection holds: the plan diffs the docs against the latest version
+    (to reuse what an interrupted run already wrote) and counts changes against the
+    published one (what readers will gain)."""
 
     ids: list[str]
-    text_of: dict[str, str]  # chunk id → text hash
+    text_of: dict[str, str]  # chunk id → text hash, latest version
     holder_of: dict[str, str]  # text hash → a chunk id whose vector embeds that text
     by_source: dict[str, list[str]]
     file_hashes: dict[str, set[str]]
+    published: dict[str, str]  # chunk id → text hash, published version
 
     @classmethod
-    def read(cls, writer: CollectionWriter) -> _Snapshot:
+    def read(cls, collection: Collection, writer: CollectionWriter) -> _Snapshot:
         state = writer.rows(["id", "source", "text_hash", "file_hash"])
         ids = state.column("id").to_pylist()
         sources = state.column("source").to_pylist()
@@ -104,12 +114,15 @@ class _Snapshot:
         for cid, src, fh in zip(ids, sources, state.column("file_hash").to_pylist(), strict=True):
             by_source.setdefault(src, []).append(cid)
             file_hashes.setdefault(src, set()).add(fh)
+        pub = collection.published_rows(["id", "text_hash"])
+        published = {} if pub is None else dict(zip(*pub.to_pydict().values(), strict=True))
         return cls(
             ids=ids,
             text_of=dict(zip(ids, text_hashes, strict=True)),
             holder_of=dict(zip(text_hashes, ids, strict=True)),
             by_source=by_source,
             file_hashes=file_hashes,
+            published=published,
         )
 
 
@@ -125,39 +138,73 @@ class _FilePlan:
     unchanged: int = 0
     skipped: SkippedFile | None = None
 
+    def count(self, cid: str, text_hash: str, published: dict[str, str]) -> None:
+        """Count a chunk as readers will see it: against the published version."""
+        old = published.get(cid)
+        if old is None:
+            self.added += 1
+        elif old != text_hash:
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
+
+def _skip(rel: str, reason: str, snap: _Snapshot) -> _FilePlan:
+    # Keep what we had rather than lose it.
+    log.warning("skipped %s: %s", shown_path(rel), reason)
+    return _FilePlan(keep=snap.by_source.get(rel, []), skipped=SkippedFile(shown_path(rel), reason))
+
+
+def _read(path: Path, rel: str) -> bytes:
+    """The file's bytes, after the checks that need no reading (name, size)."""
+    if shown_path(rel) != rel:
+        raise LoadError(rel, "file name is not valid UTF-8; rename the file to index it")
+    check_size(path, rel)  # before reading: a huge file is never loaded into memory
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError(rel, f"cannot read file ({exc.strerror or exc})") from exc
+
+
+def _chunks(
+    path: Path, rel: str, fhash: str, collection: str, max_chars: int | None
+) -> list[Chunk]:
+    try:
+        doc = load_document(path, rel)
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat()
+        kwargs = {"max_chars": max_chars} if max_chars else {}
+        return list(
+            chunk_document(doc, collection=collection, file_hash=fhash, updated_at=mtime, **kwargs)
+        )
+    except (LoadError, OSError):
+        raise
+    except Exception as exc:
+        # Any other failure is this one file's (a parser bug, a pathological document):
+        # report and skip it; one bad file must not stop a run over thousands.
+        log.debug("loading %s failed", shown_path(rel), exc_info=True)
+        detail = f"{exc.__class__.__name__}: {exc}"[:200]
+        raise LoadError(rel, f"could not be parsed ({detail})") from exc
+
 
 def _plan_file(
     path: Path, rel: str, snap: _Snapshot, collection: str, max_chars: int | None
 ) -> _FilePlan:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        # Keep what we had rather than lose it.
-        reason = f"cannot read file ({exc.strerror or exc})"
-        return _FilePlan(keep=snap.by_source.get(rel, []), skipped=SkippedFile(rel, reason))
-    fhash = _file_hash(data)
-    if snap.file_hashes.get(rel) == {fhash}:
-        old_ids = snap.by_source[rel]
-        return _FilePlan(keep=old_ids, unchanged=len(old_ids))
-    try:
-        doc = load_document(path, rel)
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat()
-        kwargs = {"max_chars": max_chars} if max_chars else {}
-        chunks = list(
-            chunk_document(doc, collection=collection, file_hash=fhash, updated_at=mtime, **kwargs)
-        )
+        fhash = _file_hash(_read(path, rel))
+        if snap.file_hashes.get(rel) == {fhash}:
+            plan = _FilePlan(keep=snap.by_source[rel])
+            for cid in plan.keep:
+                plan.count(cid, snap.text_of[cid], snap.published)
+            return plan
+        chunks = _chunks(path, rel, fhash, collection, max_chars)
     except LoadError as exc:
-        log.warning("skipped %s", exc)
-        return _FilePlan(keep=snap.by_source.get(rel, []), skipped=SkippedFile(rel, exc.reason))
+        return _skip(rel, exc.reason, snap)
+    except OSError as exc:
+        return _skip(rel, f"cannot read file ({exc.strerror or exc})", snap)
     plan = _FilePlan(chunks=chunks)
     for pos, chunk in enumerate(chunks):
+        plan.count(chunk.id, chunk.text_hash, snap.published)
         old_hash = snap.text_of.get(chunk.id)
-        if old_hash is None:
-            plan.added += 1
-        elif old_hash != chunk.text_hash:
-            plan.updated += 1
-        else:
-            plan.unchanged += 1
         if old_hash == chunk.text_hash:
             # Same text, new line span or file hash: rewrite the row, keep the vector.
             plan.reuse[pos] = chunk.id
@@ -167,7 +214,9 @@ def _plan_file(
 
 
 class _BatchWriter:
-    """Applies the plan in batches: embeds what is new, copies vectors that can be reused."""
+    """Applies the plan in batches: embeds what is new, copies vectors that can be reused.
+    A batch fills across files and flushes within one, so a file of thousands of chunks
+    is written `batch_size` rows at a time."""
 
     def __init__(self, writer: CollectionWriter, embedder: Embedder, batch_size: int) -> None:
         self.writer = writer
@@ -178,11 +227,12 @@ class _BatchWriter:
         self.embedded = 0
 
     def add(self, plan: _FilePlan) -> None:
-        offset = len(self.chunks)
-        self.chunks.extend(plan.chunks)
-        self.reuse.update({offset + pos: cid for pos, cid in plan.reuse.items()})
-        if len(self.chunks) >= self.batch_size:
-            self.flush()
+        for pos, chunk in enumerate(plan.chunks):
+            if pos in plan.reuse:
+                self.reuse[len(self.chunks)] = plan.reuse[pos]
+            self.chunks.append(chunk)
+            if len(self.chunks) >= self.batch_size:
+                self.flush()
 
     def flush(self) -> None:
         if not self.chunks:
@@ -216,36 +266,42 @@ def sync_collection(
     progress: ProgressFn | None = None,
 ) -> SyncReport:
     """Plan each file against what the collection holds (hash diff, vector reuse), apply
-    the plan in batches, remove what no file produced any more, then publish."""
+    the plan in batches, remove what no file produced any more, then publish. The whole
+    run holds the collection's write lock: a second run waits, then plans from what
+    this one published."""
     started = time.perf_counter()
     files = list(iter_files(paths))
-    writer = collection.writer()
-    snap = _Snapshot.read(writer)
-    batches = _BatchWriter(writer, embedder, batch_size)
-    seen: set[str] = set()
-    skipped: list[SkippedFile] = []
-    added = updated = unchanged = 0
-    for n, (path, rel) in enumerate(files, start=1):
-        plan = _plan_file(path, rel, snap, collection.name, max_chars)
-        seen.update(plan.keep)
-        seen.update(c.id for c in plan.chunks)
-        added, updated = added + plan.added, updated + plan.updated
-        unchanged += plan.unchanged
-        if plan.skipped:
-            skipped.append(plan.skipped)
-        batches.add(plan)
-        if progress and not plan.skipped:
-            progress(n, len(files))
-    batches.flush()
-    stale = [cid for cid in snap.ids if cid not in seen]
-    version = _finish(collection, writer, stale, files, paths,
-                      wrote=bool(added or updated or stale or batches.embedded))  # fmt: skip
+    with collection.store.lock(collection.name):
+        writer = collection.writer()
+        repaired = writer.dedupe()
+        if repaired:
+            log.warning("removed %d duplicate rows from '%s'", repaired, collection.name)
+        snap = _Snapshot.read(collection, writer)
+        batches = _BatchWriter(writer, embedder, batch_size)
+        seen: set[str] = set()
+        skipped: list[SkippedFile] = []
+        added = updated = unchanged = 0
+        for n, (path, rel) in enumerate(files, start=1):
+            plan = _plan_file(path, rel, snap, collection.name, max_chars)
+            seen.update(plan.keep)
+            seen.update(c.id for c in plan.chunks)
+            added, updated = added + plan.added, updated + plan.updated
+            unchanged += plan.unchanged
+            if plan.skipped:
+                skipped.append(plan.skipped)
+            batches.add(plan)
+            if progress and not plan.skipped:
+                progress(n, len(files))
+        batches.flush()
+        stale = [cid for cid in snap.ids if cid not in seen]
+        wrote = bool(added or updated or stale or batches.embedded or repaired)
+        version = _finish(collection, writer, stale, files, paths, wrote=wrote)
     return SyncReport(
         collection=collection.name,
         files=len(files),
         added=added,
         updated=updated,
-        removed=len(stale),
+        removed=sum(1 for cid in snap.published if cid not in seen),
         unchanged=unchanged,
         skipped=tuple(skipped),
         chunks=writer.count(),

@@ -178,3 +178,143 @@ def test_an_index_built_by_another_embedding_model_is_refused(tmp_path, docs, em
     )
     with pytest.raises(EmbeddingMismatch):
         sync_collection(other.collection("team"), embedder, [docs])
+
+
+class HashEmbedder:
+    """A fast stand-in for tests about bookkeeping, not meaning: one vector per text."""
+
+    dim = 384
+    name = "all-MiniLM-L6-v2"
+
+    def embed_documents(self, texts):
+        import numpy as np
+
+        out = []
+        for t in texts:
+            rng = np.random.default_rng(abs(hash(t)) % 2**32)
+            v = rng.standard_normal(self.dim).astype("float32")
+            out.append(v / np.linalg.norm(v))
+        return np.stack(out)
+
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+
+def _crash_after_first_batch(store, embedder, docs):
+    class Crash(Exception):
+        pass
+
+    class CrashingEmbedder(CountingEmbedder):
+        def embed_documents(self, texts):
+            if self.embedded:
+                raise Crash("power cut")
+            return super().embed_documents(texts)
+
+    with pytest.raises(Crash):
+        sync_collection(store.collection("team"), CrashingEmbedder(embedder), [docs], batch_size=8)
+
+
+def test_resumed_run_reports_what_readers_gain(tmp_path, docs):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    emb = CountingEmbedder(HashEmbedder())
+    first = sync_collection(store.collection("team"), emb, [docs])
+    for i in range(30):
+        (docs / f"extra{i}.md").write_text(f"# Extra {i}\n\nExtra page number {i}.\n")
+    _crash_after_first_batch(store, emb.inner, docs)
+    assert store.collection("team").published_version() == first.version
+
+    r = sync_collection(store.collection("team"), emb, [docs])
+    # 8 of the 30 new chunks were written before the crash, never published: readers
+    # gain all 30, and the report says so. The 8 are not embedded again.
+    assert (r.added, r.updated, r.removed, r.unchanged) == (30, 0, 0, 4)
+    assert emb.embedded == 4 + 22
+
+
+def test_resumed_run_reports_removals_it_did_not_publish(tmp_path, docs):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    sync_collection(store.collection("team"), HashEmbedder(), [docs])
+    writer = store.collection("team").writer()
+    notes = writer.rows(["id", "source"]).to_pylist()
+    writer.delete([r["id"] for r in notes if r["source"] == "notes.txt"])  # not published
+    (docs / "notes.txt").unlink()
+    r = sync_collection(store.collection("team"), HashEmbedder(), [docs])
+    assert (r.added, r.removed, r.unchanged) == (0, 1, 3)
+
+
+def test_duplicate_ids_from_older_versions_are_removed(tmp_path, docs):
+    store = KnowledgeStore(str(tmp_path / "index"))
+    emb = HashEmbedder()
+    sync_collection(store.collection("team"), emb, [docs])
+    writer = store.collection("team").writer()
+    table = writer._table  # what two concurrent runs of an older teamkb left behind
+    table.add(table.to_arrow())
+    writer.publish()
+    assert len(store.collection("team").rows(["id"])) == 8
+
+    r = sync_collection(store.collection("team"), emb, [docs])
+    ids = store.collection("team").rows(["id"]).column("id").to_pylist()
+    assert len(ids) == len(set(ids)) == 4 == r.chunks
+    hits = store.collection("team").search(text="rollback", vector=emb.embed_query("x"), k=8)
+    assert len({h.id for h in hits}) == len(hits)
+
+
+def test_a_long_file_is_written_in_batches(tmp_path, docs, monkeypatch):
+    from knowledge.store import CollectionWriter
+
+    body = "\n\n".join(f"## Part {i}\nParagraph {i} of the long page." for i in range(20))
+    (docs / "long.md").write_text(f"# Long\n\n{body}\n")
+    sizes: list[int] = []
+    upsert = CollectionWriter.upsert
+
+    def spy(self, chunks, vectors):
+        sizes.append(len(chunks))
+        return upsert(self, chunks, vectors)
+
+    monkeypatch.setattr(CollectionWriter, "upsert", spy)
+    store = KnowledgeStore(str(tmp_path / "index"))
+    r = sync_collection(store.collection("team"), HashEmbedder(), [docs], batch_size=8)
+    assert r.added == 24 and sum(sizes) == 24
+    assert max(sizes) <= 8 and len(sizes) == 3
+
+
+def test_file_size_is_checked_before_reading(tmp_path, docs, monkeypatch):
+    with open(docs / "huge.md", "wb") as f:
+        f.truncate(50 * 1024 * 1024)  # sparse: 50 MB on paper, nothing on disk
+    read: list[str] = []
+    read_bytes = Path.read_bytes
+
+    def spy(self):
+        read.append(self.name)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spy)
+    store = KnowledgeStore(str(tmp_path / "index"))
+    r = sync_collection(store.collection("team"), HashEmbedder(), [docs])
+    assert [(s.path, s.reason) for s in r.skipped] == [
+        ("huge.md", "file too large (50 MiB > 20 MiB)")
+    ]
+    assert "huge.md" not in read and r.added == 4
+
+
+def test_a_file_whose_loader_fails_is_skipped_with_the_reason(tmp_path, docs, monkeypatch):
+    from knowledge import loaders
+
+    def broken(path_str, rel):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setitem(loaders.LOADERS, ".txt", broken)
+    store = KnowledgeStore(str(tmp_path / "index"))
+    r = sync_collection(store.collection("team"), HashEmbedder(), [docs])
+    assert [s.path for s in r.skipped] == ["notes.txt"]
+    assert "RecursionError" in r.skipped[0].reason and r.added == 3
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_named_safely(tmp_path, docs):
+    import os
+
+    with open(os.path.join(os.fsencode(docs), b"caf\xe9.md"), "wb") as f:
+        f.write(b"# Cafe\n\nCoffee is on the third floor.\n")
+    store = KnowledgeStore(str(tmp_path / "index"))
+    r = sync_collection(store.collection("team"), HashEmbedder(), [docs])
+    assert [s.path for s in r.skipped] == ["caf\\xe9.md"]
+    assert "not valid UTF-8" in r.skipped[0].reason and r.added == 4
