@@ -15,12 +15,13 @@ from engine.errors import (
 )
 from engine.factory import build_engine
 from engine.settings import CollectionSettings, GeneratorSettings, RetrievalSettings, Settings
-from engine.types import Answer, Citation, Passage, Prompt, StreamEvent, Turn
+from engine.types import Answer, Citation, CollectionInfo, Passage, Prompt, StreamEvent, Turn
 
 __all__ = [
     "USER_ERRORS",
     "Answer",
     "Citation",
+    "CollectionInfo",
     "CollectionSettings",
     "ConfigError",
     "Engine",

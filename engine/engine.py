@@ -16,7 +16,7 @@ from engine.followups import retrieval_query
 from engine.ports import Generator
 from engine.prompting import PROMPT_VERSION, build_prompt, is_declined, prompt_budget
 from engine.settings import Settings
-from engine.types import Answer, Citation, Passage, StreamEvent, Turn
+from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent, Turn
 from knowledge.embedding import Embedder
 from knowledge.fusion import rrf_scores
 from knowledge.store import KnowledgeStore, SearchMode
@@ -33,7 +33,7 @@ UNSUPPORTED_NOTICE = (
 
 
 class Engine:
-    """Small, typed API: `ask`, `ask_stream`, `search`, `sync`.
+    """Small, typed API: `ask`, `ask_stream`, `search`, `sync`, `collections`.
 
     Parts are passed in (see `engine.factory.build_engine`); nothing here reads the
     environment or knows which front end is calling.
@@ -81,6 +81,17 @@ class Engine:
             max_chars=self.settings.retrieval.chunk_chars,
             progress=progress,
         )
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection in the index, with its rows, versions and embedding model."""
+        return [self.store.info(name) for name in self.store.collections()]
+
+    def collection_info(self, name: str) -> CollectionInfo:
+        return self.store.info(name)
+
+    def drop_collection(self, name: str) -> None:
+        """Delete a collection and every version of it (refused while it is being indexed)."""
+        self.store.drop(name)
 
     def search(
         self,

@@ -6,8 +6,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from knowledge.documents import Passage, location
+from knowledge.store import CollectionInfo
 
-__all__ = ["Answer", "Citation", "Passage", "Prompt", "StreamEvent", "Turn", "location"]
+__all__ = [
+    "Answer",
+    "Citation",
+    "CollectionInfo",
+    "Passage",
+    "Prompt",
+    "StreamEvent",
+    "Turn",
+    "location",
+]
 
 Role = Literal["user", "assistant"]
 SOURCES_LABEL = "Sources"

@@ -13,14 +13,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from teamkb.commands import ask, evaluate, index, retrain, search, serve
+from teamkb.commands import ask, collections, evaluate, index, retrain, search, serve
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_SKIPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 # Each module has `register(subparsers)`, which sets `func(args, settings) -> int`, and
 # imports what its command needs (models, torch, front ends) only inside that function,
 # so building the parser stays cheap. The order is the order `--help` lists them in.
-COMMANDS = (index, search, ask, evaluate, serve, retrain)  # retrain: retrain, adapter
+COMMANDS = (index, collections, search, ask, evaluate, serve, retrain)  # retrain: retrain, adapter
 
 
 def build_parser() -> argparse.ArgumentParser:
