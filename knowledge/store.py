@@ -81,7 +81,7 @@ class CollectionInfo:
     versions: int  # versions kept on disk
     published_version: int | None
     latest_version: int
-    model: str  # the embedding model that built it ("" for an index from before 0.4)
+    model: str  # the embedding model that built it ("" when an older teamkb built it)
     dim: int
 
 
