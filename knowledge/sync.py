@@ -114,11 +114,14 @@ class _Snapshot:
         for cid, src, fh in zip(ids, sources, state.column("file_hash").to_pylist(), strict=True):
             by_source.setdefault(src, []).append(cid)
             file_hashes.setdefault(src, set()).add(fh)
-        pub = collection.published_rows(["id", "text_hash"])
-        published = {} if pub is None else dict(zip(*pub.to_pydict().values(), strict=True))
+        text_of = dict(zip(ids, text_hashes, strict=True))
+        published = text_of  # usual case: the latest version is the published one
+        if collection.published_version() != writer.version:  # an interrupted run
+            pub = collection.published_rows(["id", "text_hash"])
+            published = {} if pub is None else dict(zip(*pub.to_pydict().values(), strict=True))
         return cls(
             ids=ids,
-            text_of=dict(zip(ids, text_hashes, strict=True)),
+            text_of=text_of,
             holder_of=dict(zip(text_hashes, ids, strict=True)),
             by_source=by_source,
             file_hashes=file_hashes,
@@ -273,10 +276,12 @@ def sync_collection(
     files = list(iter_files(paths))
     with collection.store.lock(collection.name):
         writer = collection.writer()
-        repaired = writer.dedupe()
-        if repaired:
-            log.warning("removed %d duplicate rows from '%s'", repaired, collection.name)
         snap = _Snapshot.read(collection, writer)
+        repaired = 0
+        if len(snap.text_of) != len(snap.ids):  # twin ids: see CollectionWriter.dedupe
+            repaired = writer.dedupe()
+            log.warning("removed %d duplicate rows from '%s'", repaired, collection.name)
+            snap = _Snapshot.read(collection, writer)
         batches = _BatchWriter(writer, embedder, batch_size)
         seen: set[str] = set()
         skipped: list[SkippedFile] = []
