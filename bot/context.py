@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import SlackSettings
-from bot.state import SlackState, state_path
+from bot.state import SlackState, SQLiteSlackState, state_path
 from engine import USER_ERRORS, Answer, Engine, Turn
-from engine.feedback import FeedbackStore, feedback_path
+from engine.feedback import FeedbackStore, SQLiteFeedbackStore, feedback_path
 from knowledge.errors import IndexNotFound
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ class BotContext:
         self.engine = engine
         self.settings = settings
         home = Path(settings.home)
-        self.store = store or FeedbackStore(feedback_path(home))
-        self.state = state or SlackState(state_path(home), legacy=feedback_path(home))
+        # Shared by replicas when `state_url` is set (see bot.main); SQLite files in
+        # `home` otherwise.
+        self.store = store or SQLiteFeedbackStore(feedback_path(home))
+        self.state = state or SQLiteSlackState(state_path(home), legacy=feedback_path(home))
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         # Bounded: the model is the scarce resource; extra questions wait in the queue
         # (never dropped) while acknowledgements stay instant.
@@ -132,6 +134,9 @@ class BotContext:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
+        # After the answers: their records and feedback may still be waiting for a retry.
+        self.store.close()
+        self.state.close()
 
     # -- answers -----------------------------------------------------------------------
     def collections(self, channel: str) -> tuple[str, ...]:

@@ -12,8 +12,10 @@ from bot.app import create_app
 from bot.context import BotContext
 from bot.server import SlackHTTPServer
 from bot.settings import SlackSettings
+from bot.state import open_slack_state
 from engine import build_engine
 from engine.errors import ConfigError
+from engine.feedback import open_feedback_store
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     slack = SlackSettings.from_settings(settings, os.environ)
     check_secrets(slack, socket=socket)
     engine = build_engine(settings)
-    ctx = BotContext(engine, slack)
+    ctx = BotContext(engine, slack, open_feedback_store(settings), open_slack_state(settings))
     app = create_app(ctx)
     try:
         if socket:

@@ -1,6 +1,9 @@
-"""What only the Slack bot needs to remember, in its own SQLite file.
+"""What only the Slack bot needs to remember: the `SlackState` interface, its SQLite
+implementation (the default) and `open_slack_state`, which picks PostgreSQL
+(`bot.state_pg`) when `state_url` is set so that replicas share the retry-dedup claims,
+the shared marks and the answered threads.
 
-File: `<home>/slack-state.sqlite` (the engine's `feedback.sqlite` keeps the answers and
+SQLite file: `<home>/slack-state.sqlite` (the engine's `feedback.sqlite` keeps the answers and
 the feedback that retraining reads; nothing outside `bot` reads this one). Tables:
 
     seen      events already handled (Slack retries, message + app_mention twice)
@@ -24,8 +27,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from bot.state_import import import_legacy
+from engine.feedback import feedback_path
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +53,39 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class SlackState:
+class SlackState(Protocol):
+    def claim(self, key: str, *, keep_days: int = 2) -> bool:
+        """True for the one caller (of all replicas) that first claims `key`."""
+        ...
+
+    def mark_shared(self, answer_id: str) -> bool:
+        """True the first time only, so that two clicks never post the answer twice."""
+        ...
+
+    def unmark_shared(self, answer_id: str) -> None: ...
+
+    def shared_at(self, answer_id: str) -> str:
+        """When the answer was shared (ISO 8601 UTC), '' if it was not."""
+        ...
+
+    def add_thread(self, channel: str, thread_ts: str) -> None: ...
+
+    def answered_thread(self, channel: str, thread_ts: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def open_slack_state(settings: Settings) -> SlackState:
+    """PostgreSQL when `state_url` is set (several replicas), else the SQLite file."""
+    if settings.state_url:
+        from bot.state_pg import PostgresSlackState
+
+        return PostgresSlackState(settings.state_url)
+    home = Path(settings.home)
+    return SQLiteSlackState(state_path(home), legacy=feedback_path(home))
+
+
+class SQLiteSlackState:
     def __init__(self, path: Path, *, legacy: Path | None = None) -> None:
         """`legacy`: a `feedback.sqlite` to copy the old Slack-only facts from, once."""
         self.path = Path(path)
@@ -116,3 +154,6 @@ class SlackState:
                 (channel, thread_ts),
             ).fetchone()
         return row is not None
+
+    def close(self) -> None:
+        """Nothing is held open: each call has its own connection."""

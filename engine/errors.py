@@ -23,6 +23,11 @@ class GenerationTimeout(GeneratorUnavailable):
     pass
 
 
+class StateUnavailable(Exception):
+    """The shared state store (PostgreSQL) could not be reached mid-run. Not a user
+    error: callers keep the write and retry it (`engine.feedback_retry`)."""
+
+
 # Knowledge-layer errors are user-safe too; front ends catch both families.
 USER_ERRORS: tuple[type[Exception], ...] = (TeamkbError, KnowledgeError)
 
@@ -35,5 +40,6 @@ __all__ = [
     "InvalidQuestion",
     "KnowledgeError",
     "LoadError",
+    "StateUnavailable",
     "TeamkbError",
 ]

@@ -80,6 +80,7 @@ def build_engine(
             fusion_k=r.fusion_k,
             fts_weight=r.fts_weight,
             candidates=r.candidates,
+            storage_options=settings.storage_options,
         )
     if generator is None and with_generator:
         generator = build_generator(settings)

@@ -1,7 +1,12 @@
-"""Durable store of the bot's answers and the feedback on them (SQLite).
+"""Durable store of the bot's answers and the feedback on them.
 
-File: `<home>/feedback.sqlite`. Schema (the nightly retraining and the eval read it with
-`FeedbackStore(path).records()`; nothing else should depend on the tables):
+`FeedbackStore` is the interface. `SQLiteFeedbackStore` (the default, embedded) and
+`engine.feedback_pg.PostgresFeedbackStore` (when `state_url` is set, so that several
+replicas share it) implement it; `open_feedback_store(settings)` picks one.
+
+SQLite file: `<home>/feedback.sqlite`. Schema (the nightly retraining and the eval read it
+with `open_feedback_store(settings).records()`; nothing else should depend on the tables;
+PostgreSQL has the same columns in `teamkb_answers` and `teamkb_feedback`):
 
     answers   one row per answer the bot posted
       id TEXT PRIMARY KEY      random id; the buttons carry it (Slack limits their value)
@@ -31,13 +36,14 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from engine.settings import Settings
 from engine.types import Answer
 
 Verdict = Literal["helpful", "not_helpful", "correction"]
@@ -59,7 +65,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 
 def feedback_path(home: Path) -> Path:
-    """Where the store lives in a data folder (the bot writes, retraining reads)."""
+    """Where the SQLite store lives in a data folder (the bot writes, retraining reads)."""
     return Path(home) / "feedback.sqlite"
 
 
@@ -87,11 +93,86 @@ class StoredAnswer:
     answer: Answer
 
 
-def _now() -> str:
+class FeedbackStore(Protocol):
+    """Answers and the verdicts on them: the bot writes; retraining and the eval read."""
+
+    def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "",
+                   answer_id: str = "") -> str:  # fmt: skip
+        """Store `answer`; returns its id (`answer_id`, or a new one)."""
+        ...
+
+    def answer(self, answer_id: str) -> StoredAnswer | None: ...
+
+    def add_feedback(
+        self, answer_id: str, *, user: str, channel: str, verdict: Verdict, correction: str = ""
+    ) -> int:
+        """Store a verdict; a user's later helpful/not_helpful replaces their earlier one."""
+        ...
+
+    def records(self, verdict: Verdict | None = None) -> list[FeedbackRecord]:
+        """Every verdict joined with its answer, oldest first."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_feedback_store(settings: Settings) -> FeedbackStore:
+    """PostgreSQL when `state_url` is set (several replicas), else the SQLite file.
+
+    PostgreSQL writes that fail mid-run are kept and retried (`RetryingFeedbackStore`);
+    an unreachable server at start is a ConfigError naming `state_url`."""
+    if settings.state_url:
+        from engine.feedback_pg import PostgresFeedbackStore
+        from engine.feedback_retry import RetryingFeedbackStore
+
+        return RetryingFeedbackStore(PostgresFeedbackStore(settings.state_url))
+    return SQLiteFeedbackStore(feedback_path(settings.home))
+
+
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class FeedbackStore:
+def new_answer_id() -> str:
+    """Random and short: the buttons carry it, and Slack limits their value."""
+    return secrets.token_hex(8)
+
+
+def check_verdict(verdict: str) -> None:
+    if verdict not in VERDICTS:
+        raise ValueError(f"unknown verdict {verdict!r}")
+
+
+def answer_row(answer: Answer, answer_id: str, user: str, channel: str,
+               thread_ts: str) -> tuple[Any, ...]:  # fmt: skip
+    """An answers row, in column order (id … payload); both stores write the same."""
+    record = answer.to_record()
+    return (answer_id, utc_now(), user, channel, thread_ts, answer.question, answer.text,
+            json.dumps(record["citations"]), answer.model, answer.adapter,
+            answer.collection, json.dumps(record))  # fmt: skip
+
+
+def to_stored(row: Sequence[Any]) -> StoredAnswer:
+    """From (id, user, channel, thread_ts, question, payload JSON)."""
+    return StoredAnswer(
+        id=row[0], user=row[1], channel=row[2], thread_ts=row[3],
+        answer=Answer.from_json(json.loads(row[5]), row[4]),
+    )  # fmt: skip
+
+
+def to_record(row: Sequence[Any]) -> FeedbackRecord:
+    """From (feedback id, at, user, channel, question, answer, citations JSON, model,
+    adapter, verdict, correction): both stores run the same join."""
+    return FeedbackRecord(
+        id=int(row[0]), at=row[1], user=row[2], channel=row[3], question=row[4],
+        answer=row[5], citations=json.loads(row[6]), model=row[7], adapter=row[8],
+        verdict=row[9], correction=row[10],
+    )  # fmt: skip
+
+
+class SQLiteFeedbackStore:
+    """The embedded default: one file in the data folder."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,19 +193,17 @@ class FeedbackStore:
             db.close()
 
     # -- answers -------------------------------------------------------------------
-    def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "") -> str:
-        answer_id = secrets.token_hex(8)
-        record = answer.to_record()
+    def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "",
+                   answer_id: str = "") -> str:  # fmt: skip
+        answer_id = answer_id or new_answer_id()
         with self._lock, self._connect() as db:
             db.execute(
                 # Named columns: older stores have a `shared_at` column (default '').
                 "INSERT INTO answers (id, at, user, channel, thread_ts, question, answer, "
                 "citations, model, adapter, collection, payload) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (answer_id, _now(), user, channel, thread_ts, answer.question, answer.text,
-                 json.dumps(record["citations"]), answer.model, answer.adapter,
-                 answer.collection, json.dumps(record)),
-            )  # fmt: skip
+                answer_row(answer, answer_id, user, channel, thread_ts),
+            )
         return answer_id
 
     def answer(self, answer_id: str) -> StoredAnswer | None:
@@ -133,19 +212,13 @@ class FeedbackStore:
                 "SELECT id, user, channel, thread_ts, question, payload FROM answers WHERE id = ?",
                 (answer_id,),
             ).fetchone()
-        if row is None:
-            return None
-        return StoredAnswer(
-            id=row[0], user=row[1], channel=row[2], thread_ts=row[3],
-            answer=Answer.from_json(json.loads(row[5]), row[4]),
-        )  # fmt: skip
+        return to_stored(row) if row is not None else None
 
     # -- feedback ------------------------------------------------------------------
     def add_feedback(
         self, answer_id: str, *, user: str, channel: str, verdict: Verdict, correction: str = ""
     ) -> int:
-        if verdict not in VERDICTS:
-            raise ValueError(f"unknown verdict {verdict!r}")
+        check_verdict(verdict)
         with self._lock, self._connect() as db:
             if verdict != "correction":
                 db.execute(
@@ -156,12 +229,11 @@ class FeedbackStore:
             cur = db.execute(
                 "INSERT INTO feedback (at, answer_id, user, channel, verdict, correction) "
                 "VALUES (?,?,?,?,?,?)",
-                (_now(), answer_id, user, channel, verdict, correction),
+                (utc_now(), answer_id, user, channel, verdict, correction),
             )
             return int(cur.lastrowid or 0)
 
     def records(self, verdict: Verdict | None = None) -> list[FeedbackRecord]:
-        """Every verdict joined with its answer, oldest first."""
         sql = (
             "SELECT f.id, f.at, f.user, f.channel, a.question, a.answer, a.citations, "
             "a.model, a.adapter, f.verdict, f.correction "
@@ -173,19 +245,7 @@ class FeedbackStore:
             args = (verdict,)
         with self._connect() as db:
             rows = db.execute(sql + " ORDER BY f.id", args).fetchall()
-        return [
-            FeedbackRecord(
-                id=r[0],
-                at=r[1],
-                user=r[2],
-                channel=r[3],
-                question=r[4],
-                answer=r[5],
-                citations=json.loads(r[6]),
-                model=r[7],
-                adapter=r[8],
-                verdict=r[9],
-                correction=r[10],
-            )
-            for r in rows
-        ]
+        return [to_record(r) for r in rows]
+
+    def close(self) -> None:
+        """Nothing is held open: each call has its own connection."""

@@ -78,6 +78,13 @@ class Settings:
     max_question_chars: int = 2000
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     config_file: str = ""
+    # Shared state (answers, feedback, Slack dedup) in PostgreSQL when several replicas
+    # serve one team: "postgresql://…". Empty: SQLite files in `home`. It may carry a
+    # password, so it never appears in a repr.
+    state_url: str = field(default="", repr=False)
+    # LanceDB storage options of an object-store `index_uri` (aws_access_key_id, …),
+    # read from the standard AWS variables by `teamkb.config`: secrets, so no repr.
+    storage_options: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def index_location(self) -> str:

@@ -235,9 +235,11 @@ def build_dataset(
     budget_tokens: int,
     search: Search | None = None,
     home: Path | None = None,
+    state_url: str = "",
 ) -> Dataset:
-    """Write <root>/<version>/{train,heldout}.jsonl and meta.json."""
-    feedback = feedback_records(home) if home else []
+    """Write <root>/<version>/{train,heldout}.jsonl and meta.json. Feedback comes from
+    the store at `state_url` (replicas' PostgreSQL) or else the one in `home`."""
+    feedback = feedback_records(home, state_url) if home else []
     examples = dedupe(
         build_examples(
             chunks,

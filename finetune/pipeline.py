@@ -199,6 +199,7 @@ def _data(run: _Run, base: _Base, embedder: Any) -> tuple[Dataset, Any]:
         budget_tokens=prompt_budget(g.n_ctx, g.max_tokens),
         search=lambda q: search_engine.search(q, collection=run.collection),
         home=settings.home,
+        state_url=settings.state_url,
     )
     run.metrics["dataset"] = ds.counts()
     return ds, search_engine.embedder

@@ -67,3 +67,16 @@ class CollectionNotFound(KnowledgeError):
             f"List them with: teamkb collections"
         )
         self.collection = collection
+
+
+class ObjectStoreDenied(KnowledgeError):
+    """The object store (S3, …) refused the credentials. The message names the variable
+    to fix and never the secret itself."""
+
+    def __init__(self, uri: str, variable: str, code: str) -> None:
+        super().__init__(
+            f"The object store refused access to {uri} ({code}): check {variable} "
+            "(and the other AWS_* variables) in the environment teamkb runs with."
+        )
+        self.uri = uri
+        self.variable = variable

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +31,7 @@ from knowledge.errors import (
     EmbeddingMismatch,
     IndexNotFound,
     InvalidCollectionName,
+    ObjectStoreDenied,
 )
 from knowledge.locking import TABLE_PREFIX, collection_lock
 
@@ -134,8 +135,38 @@ def _built_with(table: Any) -> EmbeddingInfo | None:
     return EmbeddingInfo("", int(width)) if width else None
 
 
+# S3 error codes that mean "wrong credentials", and the variable that carries each.
+_DENIED = {
+    "InvalidAccessKeyId": "AWS_ACCESS_KEY_ID",
+    "SignatureDoesNotMatch": "AWS_SECRET_ACCESS_KEY",
+    "ExpiredToken": "AWS_SESSION_TOKEN",
+    "InvalidToken": "AWS_SESSION_TOKEN",
+    "AccessDenied": "AWS_ACCESS_KEY_ID",
+}
+
+
+def connect(uri: str, storage_options: Mapping[str, str] | None = None) -> Any:
+    """`lancedb.connect`, with an object store's refusal turned into a message that names
+    the variable to fix. LanceDB's own error carries the whole S3 reply; it is logged at
+    debug level only, and the secret is never in it (requests are signed, not sent)."""
+    import lancedb
+
+    try:
+        db = lancedb.connect(uri, storage_options=dict(storage_options or {}) or None)
+        if "://" in uri:
+            db.table_names(limit=1)  # object stores: fail here, not on the first search
+    except (OSError, ValueError, RuntimeError) as exc:
+        denied = next((code for code in _DENIED if code in str(exc)), None)
+        if denied is None:
+            raise
+        log.debug("object store refused access: %s", exc)
+        raise ObjectStoreDenied(uri, _DENIED[denied], denied) from None
+    return db
+
+
 class KnowledgeStore:
-    """Owns the LanceDB connection. `uri` is a folder or an object-store URI (s3://…)."""
+    """Owns the LanceDB connection. `uri` is a folder or an object-store URI (s3://…);
+    `storage_options` are LanceDB's for that store (credentials, endpoint, region)."""
 
     def __init__(
         self,
@@ -147,9 +178,8 @@ class KnowledgeStore:
         fusion_k: int = 10,
         fts_weight: float = 0.5,
         candidates: int = 20,
+        storage_options: Mapping[str, str] | None = None,
     ) -> None:
-        import lancedb
-
         self.uri = uri
         self.embedding = embedding
         self.ann_min_rows = ann_min_rows
@@ -158,7 +188,7 @@ class KnowledgeStore:
         self.fts_weight = fts_weight
         # Hybrid search fuses at least this many candidates from each list.
         self.candidates = candidates
-        self.db = lancedb.connect(uri)
+        self.db = connect(uri, storage_options)
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
 

@@ -1,7 +1,9 @@
 """Load the one Settings object: defaults < teamkb.toml < TEAMKB_* environment variables.
 
 This is the only module that reads the environment (secrets excepted: the Slack front
-end reads its tokens itself and never logs them).
+end reads its tokens itself and never logs them). That includes the standard AWS
+variables of an object-store index (see `storage_options`): they become LanceDB storage
+options in Settings, so the engine and the knowledge layer never look at os.environ.
 """
 
 from __future__ import annotations
@@ -137,6 +139,38 @@ def _top_level(data: Mapping[str, Any], env: Mapping[str, str]) -> _TopLevel:
     return _validate(_TopLevel, values, source)
 
 
+# The standard AWS variables → LanceDB (object_store) storage options.
+AWS_VARIABLES = {
+    "AWS_ACCESS_KEY_ID": "aws_access_key_id",
+    "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
+    "AWS_SESSION_TOKEN": "aws_session_token",
+    "AWS_ENDPOINT_URL": "aws_endpoint",
+    "AWS_REGION": "aws_region",
+    "AWS_ALLOW_HTTP": "allow_http",
+}
+
+
+def storage_options(index_uri: str, env: Mapping[str, str]) -> dict[str, str]:
+    """LanceDB storage options for an s3:// index from the AWS variables that are set.
+
+    A key id without its secret (or the reverse) is refused here, naming the missing
+    variable, rather than failing later with a signature error."""
+    if not index_uri.startswith("s3://"):
+        return {}
+    opts = {key: env[var] for var, key in AWS_VARIABLES.items() if env.get(var)}
+    if "aws_region" not in opts and env.get("AWS_DEFAULT_REGION"):
+        opts["aws_region"] = env["AWS_DEFAULT_REGION"]
+    pair = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    have = [var for var in pair if env.get(var)]
+    if len(have) == 1:
+        missing = next(var for var in pair if var not in have)
+        raise ConfigError(
+            f"index_uri {index_uri} uses {have[0]} but {missing} is not set: set both, "
+            "or neither (to use the instance's role)."
+        )
+    return opts
+
+
 def load_settings(
     config: Path | None = None,
     *,
@@ -150,6 +184,9 @@ def load_settings(
     rel = _resolver(path.parent.resolve() if path is not None else (cwd or Path.cwd()))
     home_raw = env.get("TEAMKB_HOME") or data.get("home")
     index_uri = env.get("TEAMKB_INDEX_URI") or data.get("index_uri") or ""
+    state_url = env.get("TEAMKB_STATE_URL") or data.get("state_url") or ""
+    if state_url and not str(state_url).startswith(("postgresql://", "postgres://")):
+        raise ConfigError("state_url must be a postgresql://… URL (leave it out for SQLite).")
     top = _top_level(data, env)
     return Settings(
         home=Path(rel(str(home_raw))) if home_raw else default_home(),
@@ -162,6 +199,8 @@ def load_settings(
         max_question_chars=top.max_question_chars,
         sections={k: v for k, v in data.items() if isinstance(v, dict) and k not in _OWN_TABLES},
         config_file=str(path) if path else "",
+        state_url=str(state_url),
+        storage_options=storage_options(str(index_uri), env),
     )
 
 

@@ -119,3 +119,40 @@ def ollama_engine(handbook_home: Path, embedder, fake_ollama) -> Engine:
     """The real engine and the real `ollama` client, talking to the stand-in server:
     fast, deterministic cited answers for front-end tests."""
     return build_engine(ollama_settings(handbook_home, fake_ollama.url), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A real PostgreSQL for the shared-state tests (Debian's `postgresql` package;
+    `scripts/setup.sh dev` installs it)."""
+    from tests.fakes.postgres import PostgresServer, find_bindir
+
+    pytest.importorskip("psycopg", reason="needs psycopg (the dev extra)")
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: install postgresql")
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """state_url of a fresh database on the test PostgreSQL."""
+    return str(postgres_server.new_database())
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[object]:
+    """moto's S3 server mode on loopback (the dev extra's moto[server])."""
+    pytest.importorskip("moto.server", reason="needs moto[server] (the dev extra)")
+    from tests.fakes.s3 import MotoServer
+
+    server = MotoServer()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -92,17 +92,29 @@ def unanswerable_questions() -> list[Question]:
     ]
 
 
-def feedback_records(home: Path) -> list[dict[str, Any]]:
-    """Verdicts from the feedback store (written by the Slack bot), as dicts."""
-    from engine.feedback import FeedbackStore, feedback_path
+def feedback_records(home: Path, state_url: str = "") -> list[dict[str, Any]]:
+    """Verdicts from the feedback store (written by the Slack bot), as dicts: the
+    PostgreSQL one at `state_url` if given, else the SQLite file in `home`."""
+    from engine.feedback import FeedbackStore, SQLiteFeedbackStore, feedback_path
 
     path = feedback_path(home)
-    if not path.exists():
+    if not state_url and not path.exists():
         return []
+    where = "state_url" if state_url else str(path)
     try:
-        return [asdict(r) for r in FeedbackStore(path).records()]
+        store: FeedbackStore
+        if state_url:
+            from engine.feedback_pg import PostgresFeedbackStore
+
+            store = PostgresFeedbackStore(state_url)
+        else:
+            store = SQLiteFeedbackStore(path)
+        try:
+            return [asdict(r) for r in store.records()]
+        finally:
+            store.close()
     except Exception as exc:  # a damaged store must not break evaluation or retraining
-        log.warning("could not read feedback from %s: %s", path, exc)
+        log.warning("could not read feedback from %s: %s", where, exc)
         return []
 
 
@@ -149,7 +161,7 @@ def make_questions(
     questions = questions_from_chunks(load_chunks(settings, collection))
     if limit:
         questions = questions[:limit]
-    questions += questions_from_feedback(feedback_records(settings.home))
+    questions += questions_from_feedback(feedback_records(settings.home, settings.state_url))
     return questions + unanswerable_questions()
 
 

@@ -25,9 +25,9 @@ from bot.context import RateLimiter, strip_mentions
 from bot.listeners.events import thread_history
 from bot.main import run
 from bot.settings import SlackSettings
-from bot.state import SlackState
+from bot.state import SQLiteSlackState
 from engine import Answer, Citation, ConfigError
-from engine.feedback import FeedbackStore
+from engine.feedback import SQLiteFeedbackStore
 from tests.conftest import make_settings
 
 NOW = datetime(2025, 6, 30, tzinfo=UTC)
@@ -142,14 +142,14 @@ def test_missing_secrets_are_a_clear_config_error(tmp_path: Path, monkeypatch):
 
 
 def test_feedback_store_reads_back_records(tmp_path: Path):
-    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    store = SQLiteFeedbackStore(tmp_path / "feedback.sqlite")
     answer = Answer("q?", "a [1].", (cite(1),), model="m", adapter="ad-1", unsupported=True,
                     notice="n")  # fmt: skip
     aid = store.add_answer(answer, user="U1", channel="C1")
     store.add_feedback(aid, user="U1", channel="C1", verdict="not_helpful")
     store.add_feedback(aid, user="U2", channel="C1", verdict="helpful")
     store.add_feedback(aid, user="U1", channel="C1", verdict="correction", correction="b")
-    again = FeedbackStore(tmp_path / "feedback.sqlite")  # durable: a new process reads it
+    again = SQLiteFeedbackStore(tmp_path / "feedback.sqlite")  # durable: a new process reads it
     records = again.records()
     assert [(r.user, r.verdict) for r in records] == [
         ("U1", "not_helpful"), ("U2", "helpful"), ("U1", "correction")]  # fmt: skip
@@ -163,7 +163,7 @@ def test_feedback_store_reads_back_records(tmp_path: Path):
 
 def test_slack_state_shares_once_claims_once_and_knows_its_threads(tmp_path: Path):
     aid = "a1"
-    again = SlackState(tmp_path / "slack-state.sqlite")
+    again = SQLiteSlackState(tmp_path / "slack-state.sqlite")
     assert again.mark_shared(aid) and not again.mark_shared(aid)
     again.unmark_shared(aid)  # the post failed: it may be shared again, once
     assert again.mark_shared(aid) and not again.mark_shared(aid)
@@ -171,7 +171,7 @@ def test_slack_state_shares_once_claims_once_and_knows_its_threads(tmp_path: Pat
     assert again.shared_at(aid) and again.shared_at("other") == ""
     assert not again.answered_thread("C1", "1.1")
     again.add_thread("C1", "1.1")
-    restarted = SlackState(tmp_path / "slack-state.sqlite")  # durable across restarts
+    restarted = SQLiteSlackState(tmp_path / "slack-state.sqlite")  # durable across restarts
     assert restarted.answered_thread("C1", "1.1") and not restarted.answered_thread("C2", "1.1")
     assert not restarted.claim("k") and not restarted.mark_shared(aid)
 
@@ -194,19 +194,19 @@ def test_slack_state_takes_over_what_an_older_feedback_store_knew(tmp_path: Path
     with sqlite3.connect(legacy) as db:
         db.executescript(LEGACY_SCHEMA)
     db.close()
-    state = SlackState(tmp_path / "slack-state.sqlite", legacy=legacy)
+    state = SQLiteSlackState(tmp_path / "slack-state.sqlite", legacy=legacy)
     assert not state.mark_shared("old1") and state.mark_shared("old2")
     assert not state.claim("msg:C1:9.9")
     assert state.answered_thread("C1", "9.9") and not state.answered_thread("C1", "")
     # The engine's store still reads and writes the older file.
-    store = FeedbackStore(legacy)
+    store = SQLiteFeedbackStore(legacy)
     aid = store.add_answer(Answer("q2", "a2", ()), user="U2", channel="C2")
     stored = store.answer(aid)
     assert stored is not None and stored.answer.text == "a2"
     # A new store has none of the Slack-only state: nothing is copied.
     (tmp_path / "new").mkdir()
-    FeedbackStore(tmp_path / "new" / "feedback.sqlite")
-    fresh = SlackState(tmp_path / "new" / "slack-state.sqlite",
+    SQLiteFeedbackStore(tmp_path / "new" / "feedback.sqlite")
+    fresh = SQLiteSlackState(tmp_path / "new" / "slack-state.sqlite",
                        legacy=tmp_path / "new" / "feedback.sqlite")  # fmt: skip
     assert fresh.mark_shared("old1")
 
