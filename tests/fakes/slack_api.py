@@ -56,6 +56,8 @@ class FakeSlack:
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.errors: dict[str, str] = {}  # method → Slack error to answer with
         self.rate_limited: dict[str, int] = {}  # method → how many 429s to answer first
+        # method → answer, for stand-ins that add methods (apps.connections.open).
+        self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -119,6 +121,8 @@ class FakeSlack:
             self.calls.append(Call(method, args))
             if method in self.errors:
                 return {"ok": False, "error": self.errors[method]}
+            if method in self.methods:
+                return self.methods[method](args)
             if method == "auth.test":
                 return {"ok": True, "url": "https://example.slack.com/", "team": "Example",
                         "team_id": TEAM, "user": "teamkb", "user_id": BOT_USER,
