@@ -102,7 +102,9 @@ class RetryingFeedbackStore:
         """Run `write` now if nothing waits before it; else keep it. True if stored."""
         with self._cond:
             queued = bool(self._pending)
-        if not queued:
+        if queued:  # behind earlier writes, to keep their order
+            log.warning("state store writes waiting: %s kept, will retry", write.what)
+        else:
             try:
                 write.run()
                 return True

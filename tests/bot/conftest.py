@@ -195,6 +195,8 @@ def make_bot(slack: FakeSlack, tmp_path: Path):
     started: list[tuple[SlackHTTPServer, BotContext]] = []
 
     def make(engine: Any, **changes: Any) -> Bot:
+        # store=, state=: the shared stores (PostgreSQL) instead of SQLite in bot-home.
+        stores = changes.pop("store", None), changes.pop("state", None)
         channels = {
             k: v if isinstance(v, ChannelSettings) else ChannelSettings(**v)
             for k, v in changes.pop("channels", {}).items()
@@ -205,7 +207,7 @@ def make_bot(slack: FakeSlack, tmp_path: Path):
         )  # fmt: skip
         recording = RecordingEngine(engine)
         client = WebClient(token=settings.bot_token, base_url=slack.api_url)
-        ctx = BotContext(recording, settings)  # type: ignore[arg-type]
+        ctx = BotContext(recording, settings, *stores)  # type: ignore[arg-type]
         app = create_app(ctx, client=client)
         server = SlackHTTPServer(app, host="127.0.0.1", port=0).start()
         started.append((server, ctx))

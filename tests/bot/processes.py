@@ -18,14 +18,21 @@ TOKENS = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-test",
           "SLACK_SIGNING_SECRET": "test-signing-secret"}  # fmt: skip
 
 
-def write_config(folder: Path, *, home: Path, ollama_url: str, extra: str = "") -> Path:
+def write_config(
+    folder: Path,
+    *,
+    home: Path,
+    ollama_url: str,
+    extra: str = "",
+    docs: Path = ROOT / "examples" / "handbook",
+) -> Path:
     """teamkb.toml: the handbook, answers from the stand-in Ollama, no answer cache (each
     process would have its own)."""
     folder.mkdir(parents=True, exist_ok=True)
     toml = folder / "teamkb.toml"
     toml.write_text(
         f'home = "{home}"\nanswer_cache = false\n{extra}\n'
-        f'[collections.handbook]\npaths = ["{ROOT / "examples" / "handbook"}"]\nurl = "{URL}"\n'
+        f'[collections.handbook]\npaths = ["{docs}"]\nurl = "{URL}"\n'
         f'[generator]\nbackend = "ollama"\nollama_host = "{ollama_url}"\n'
         "use_adapter = false\ntimeout_s = 10\n",
         encoding="utf-8",
@@ -41,7 +48,7 @@ class BotProcess:
         full_env = {**os.environ, **TOKENS, "SLACK_API_URL": api_url,
                     "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env or {})}  # fmt: skip
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "teamkb", "--config", str(toml), "serve", "slack", *args],
+            [sys.executable, "-m", "teamkb", "-v", "--config", str(toml), "serve", "slack", *args],
             cwd=toml.parent, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
 

@@ -1,0 +1,169 @@
+"""Two replicas of the real `teamkb serve slack --http` (subprocesses) behind one
+PostgreSQL (`state_url`) and one index, as a team runs them behind a load balancer."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.blocks import HELPFUL
+from bot.state import open_slack_state
+from engine import build_engine
+from engine.feedback import open_feedback_store
+from engine.feedback_retry import RetryingFeedbackStore
+from tests.bot.processes import TOKENS, BotProcess, write_config
+from tests.bot.test_slack_bot import buttons
+from tests.conftest import HANDBOOK, make_settings, ollama_settings
+from tests.fakes.postgres import free_port
+from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlack, signed_headers
+
+SECRET = TOKENS["SLACK_SIGNING_SECRET"]
+
+
+@pytest.fixture
+def replicas(home_copy: Path, pg_url: str, fake_ollama, tmp_path: Path
+             ) -> Iterator[tuple[FakeSlack, list[str], Path]]:  # fmt: skip
+    """Two bot processes (own data folders, one index, one PostgreSQL); their URLs and
+    the docs folder the index is built from."""
+    docs = tmp_path / "handbook"
+    shutil.copytree(HANDBOOK, docs)  # same files, same hashes: the index is current
+    extra = f'index_uri = "{home_copy / "index"}"\nstate_url = "{pg_url}"\n'
+    procs: list[BotProcess] = []
+    with FakeSlack() as slack:
+        try:
+            urls = []
+            for n in (1, 2):
+                toml = write_config(tmp_path / f"replica{n}", home=tmp_path / f"home{n}",
+                                    ollama_url=fake_ollama.url, extra=extra, docs=docs)  # fmt: skip
+                port = free_port()
+                procs.append(BotProcess(toml, "--http", "--host", "127.0.0.1", "--port",
+                                        str(port), api_url=slack.api_url,
+                                        log=tmp_path / f"replica{n}.log"))  # fmt: skip
+                urls.append(f"http://127.0.0.1:{port}/slack/events")
+            for proc, url in zip(procs, urls, strict=True):
+                proc.wait_healthy(int(url.split(":")[2].split("/")[0]))
+            yield slack, urls, docs
+        finally:
+            for proc in procs:
+                proc.stop()
+
+
+def deliver(url: str, event: dict[str, Any], event_id: str, retry: int = 0) -> int:
+    """POST an Events API envelope as Slack does (signed; retries say so)."""
+    body = json.dumps({"token": "legacy", "team_id": TEAM, "api_app_id": "A1", "event": event,
+                       "type": "event_callback", "event_id": event_id,
+                       "event_time": int(time.time()),
+                       "authorizations": [{"team_id": TEAM, "user_id": BOT_USER,
+                                           "is_bot": True}]})  # fmt: skip
+    headers = signed_headers(SECRET, body, content_type="application/json")
+    if retry:
+        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    req = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return int(resp.status)
+
+
+def mention(slack: FakeSlack, text: str, user: str = "U1") -> dict[str, Any]:
+    msg = slack.user_message("C1", f"<@{BOT_USER}> {text}", user=user)
+    return {**msg, "type": "app_mention", "channel_type": "channel"}
+
+
+def posts_in(slack: FakeSlack, ts: str) -> list[dict[str, Any]]:
+    return [p for p in slack.of("chat.postMessage") if p.get("thread_ts") == ts]
+
+
+def test_retries_landing_on_both_replicas_are_answered_once(replicas, tmp_path):
+    slack, urls, _ = replicas
+    event = mention(slack, "how do I roll back a deploy?")
+    # The first delivery and two retries, at once, spread over both replicas.
+    deliveries = [(urls[0], 0), (urls[1], 1), (urls[1], 2)]
+    statuses: list[int] = []
+    threads = [threading.Thread(target=lambda u=u, r=r: statuses.append(
+        deliver(u, event, "EvSame", retry=r))) for u, r in deliveries]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert statuses == [200, 200, 200]
+    skipped = f"already handled message {event['ts']} in C1"
+    logs = [tmp_path / "replica1.log", tmp_path / "replica2.log"]
+    slack.wait_for(lambda s: posts_in(s, event["ts"]) and sum(
+        p.read_text().count(skipped) for p in logs) == 2, timeout=60)  # fmt: skip
+    # Two deliveries were refused by the shared claim, one answered: no post can follow.
+    assert len(posts_in(slack, event["ts"])) == 1
+    # Nothing went to either replica's own SQLite files.
+    assert not (tmp_path / "home1" / "slack-state.sqlite").exists()
+    assert not (tmp_path / "home2" / "feedback.sqlite").exists()
+
+
+def test_both_replicas_pick_up_a_newly_published_index(replicas, home_copy, embedder,
+                                                       fake_ollama, pg_url, tmp_path):  # fmt: skip
+    slack, urls, docs = replicas
+    for n, url in enumerate(urls):  # each replica has the index open (and cached)
+        event = mention(slack, "how do I roll back a deploy?", user=f"U{n}")
+        assert deliver(url, event, f"EvWarm{n}") == 200
+        slack.wait_for(lambda s, e=event: posts_in(s, e["ts"]), timeout=60)
+    (docs / "zebra.md").write_text(
+        "# Zebra crossings\n\nThe zebra crossing budget is 77 euros per office.\n"
+    )
+    writer = build_engine(replace(ollama_settings(home_copy, fake_ollama.url), state_url=""),
+                          embedder=embedder)  # fmt: skip
+    report = writer.sync([docs], collection="handbook")
+    assert report.added >= 1
+    for n, url in enumerate(urls):
+        assert _answers_from(slack, url, "zebra.md", user=f"UZ{n}"), f"replica {n + 1}"
+    store = open_feedback_store(replace(writer.settings, state_url=pg_url))
+    assert store.records() == []  # answers were stored; no verdicts yet
+    store.close()
+
+
+def _answers_from(slack: FakeSlack, url: str, source: str, *, user: str) -> bool:
+    """Ask until an answer cites `source` (a reader re-checks the published version
+    every 2 s), at most 10 times."""
+    for i in range(10):
+        event = mention(slack, "what is the zebra crossing budget?", user=f"{user}{i}")
+        deliver(url, event, f"Ev{user}{i}")
+        [post] = slack.wait_for(lambda s, e=event: posts_in(s, e["ts"]), timeout=60)
+        if source in json.dumps(post["blocks"]):
+            return True
+        time.sleep(0.5)  # bounded: lets the reader's 2 s re-check come round
+    return False
+
+
+def test_postgresql_going_away_mid_run_loses_no_answer_and_no_feedback(
+    ollama_engine, make_bot, postgres_server, pg_url, tmp_path, caplog
+):
+    settings = make_settings(tmp_path, state_url=pg_url)
+    store = open_feedback_store(settings)
+    assert isinstance(store, RetryingFeedbackStore)
+    store.first_pause = 0.05
+    bot = make_bot(ollama_engine, store=store, state=open_slack_state(settings))
+    caplog.set_level(logging.INFO)
+    postgres_server.stop()
+    try:
+        reply = bot.command("how do I roll back a deploy?")
+        [answer] = bot.wait_response(reply.rid)  # delivered: its record waits for a retry
+        _, rid = bot.click(HELPFUL, buttons(answer["blocks"])[HELPFUL])
+        [thanks] = bot.wait_response(rid)
+        assert thanks["text"].startswith(":thumbsup: Thanks!")
+        event = bot.mention("how do I deploy ledger-api?")
+        bot.event(event)  # the claim cannot be checked: answered rather than dropped
+        bot.slack.wait_for(lambda s: posts_in(s, event["ts"]))
+        assert store.pending() == 3  # two answers and the verdict, in order
+    finally:
+        postgres_server.start()
+    bot.slack.wait_for(lambda s: store.pending() == 0, timeout=30)
+    assert [(r.user, r.verdict) for r in store.records()] == [("U1", "helpful")]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("feedback on answer" in m and "kept, will retry" in m for m in warned)
+    assert any(f"answering msg:C1:{event['ts']} unchecked" in m for m in warned)
