@@ -21,6 +21,13 @@ if [ "$profile" = dev ]; then
     (apt-get update -qq && apt-get install -y -qq neovim) >/dev/null 2>&1 \
       || echo "setup: could not install neovim; its test will be skipped" >&2
   fi
+  # A real PostgreSQL for the shared-state tests (Debian's server binaries, started by
+  # the tests' own fixture; they skip only if initdb and pg_ctl cannot be found).
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null \
+      && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq postgresql) >/dev/null 2>&1 \
+      || echo "setup: could not install postgresql; its tests will be skipped" >&2
+  fi
   if command -v npm >/dev/null && [ -f editors/vscode/package.json ]; then
     (cd editors/vscode && npm ci --no-audit --no-fund --silent && npm run -s compile)
   fi

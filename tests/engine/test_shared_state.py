@@ -157,3 +157,20 @@ def _wait(predicate, timeout: float) -> bool:
             return True
         time.sleep(0.02)
     return bool(predicate())
+
+
+def test_pg_dump_of_the_teamkb_tables_holds_the_feedback(postgres_server, pg_url, tmp_path):
+    """The backup command the README gives."""
+    import subprocess
+
+    store = open_feedback_store(make_settings(tmp_path, state_url=pg_url))
+    answer_id = store.add_answer(_answer(), user="U1", channel="C1")
+    store.add_feedback(answer_id, user="U1", channel="C1", verdict="correction",
+                       correction="Press the big red button.")  # fmt: skip
+    store.close()
+    pg_dump = str(postgres_server.bindir / "pg_dump")
+    run = subprocess.run([pg_dump, "--table=teamkb_*", pg_url], capture_output=True, text=True,
+                         timeout=60, check=True)  # fmt: skip
+    dump = run.stdout
+    assert "CREATE TABLE public.teamkb_feedback" in dump
+    assert "Press the big red button." in dump and answer_id in dump

@@ -22,13 +22,17 @@ _DBS = itertools.count(1)
 
 
 def find_bindir() -> Path | None:
-    """The folder holding initdb and pg_ctl: on PATH, or Debian's versioned folder."""
-    found = shutil.which("pg_ctl")
-    if found and shutil.which("initdb"):
-        return Path(found).parent
+    """The folder holding initdb, pg_ctl and pg_dump: Debian's versioned folder (its
+    PATH has only wrappers, if anything), else wherever PATH finds all three."""
+    tools = ("initdb", "pg_ctl", "pg_dump")
     for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
+        if all((Path(folder) / tool).exists() for tool in tools):
             return Path(folder)
+    found = [shutil.which(tool) for tool in tools]
+    if all(found):
+        folders = {Path(str(f)).resolve().parent for f in found}
+        if len(folders) == 1:
+            return folders.pop()
     return None
 
 
