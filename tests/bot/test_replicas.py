@@ -10,7 +10,6 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +29,23 @@ from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlack, signed_headers
 SECRET = TOKENS["SLACK_SIGNING_SECRET"]
 
 
-@pytest.fixture
-def replicas(home_copy: Path, pg_url: str, fake_ollama, tmp_path: Path
-             ) -> Iterator[tuple[FakeSlack, list[str], Path]]:  # fmt: skip
-    """Two bot processes (own data folders, one index, one PostgreSQL); their URLs and
-    the docs folder the index is built from."""
+@pytest.fixture(scope="module")
+def replicas(handbook_home: Path, postgres_server, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[tuple[FakeSlack, list[str], Path, Path]]:  # fmt: skip
+    """Two bot processes (own data folders, one index, one PostgreSQL), started once for
+    this module's tests: their URLs, the docs folder the index is built from, and the
+    folder holding their logs and data folders. Module-scoped: each start loads a model."""
+    from tests.fakes.ollama_server import FakeOllama
+
+    tmp_path = tmp_path_factory.mktemp("replicas")
+    home = tmp_path / "home"
+    shutil.copytree(handbook_home, home)
+    pg_url = postgres_server.new_database()
     docs = tmp_path / "handbook"
     shutil.copytree(HANDBOOK, docs)  # same files, same hashes: the index is current
-    extra = f'index_uri = "{home_copy / "index"}"\nstate_url = "{pg_url}"\n'
+    extra = f'index_uri = "{home / "index"}"\nstate_url = "{pg_url}"\n'
     procs: list[BotProcess] = []
-    with FakeSlack() as slack:
+    with FakeSlack() as slack, FakeOllama() as fake_ollama:
         try:
             urls = []
             for n in (1, 2):
@@ -52,7 +58,7 @@ def replicas(home_copy: Path, pg_url: str, fake_ollama, tmp_path: Path
                 urls.append(f"http://127.0.0.1:{port}/slack/events")
             for proc, url in zip(procs, urls, strict=True):
                 proc.wait_healthy(int(url.split(":")[2].split("/")[0]))
-            yield slack, urls, docs
+            yield slack, urls, docs, tmp_path
         finally:
             for proc in procs:
                 proc.stop()
@@ -82,8 +88,8 @@ def posts_in(slack: FakeSlack, ts: str) -> list[dict[str, Any]]:
     return [p for p in slack.of("chat.postMessage") if p.get("thread_ts") == ts]
 
 
-def test_retries_landing_on_both_replicas_are_answered_once(replicas, tmp_path):
-    slack, urls, _ = replicas
+def test_retries_landing_on_both_replicas_are_answered_once(replicas):
+    slack, urls, _, tmp_path = replicas
     event = mention(slack, "how do I roll back a deploy?")
     # The first delivery and two retries, at once, spread over both replicas.
     deliveries = [(urls[0], 0), (urls[1], 1), (urls[1], 2)]
@@ -106,9 +112,8 @@ def test_retries_landing_on_both_replicas_are_answered_once(replicas, tmp_path):
     assert not (tmp_path / "home2" / "feedback.sqlite").exists()
 
 
-def test_both_replicas_pick_up_a_newly_published_index(replicas, home_copy, embedder,
-                                                       fake_ollama, pg_url, tmp_path):  # fmt: skip
-    slack, urls, docs = replicas
+def test_both_replicas_pick_up_a_newly_published_index(replicas, embedder, fake_ollama):
+    slack, urls, docs, tmp_path = replicas
     for n, url in enumerate(urls):  # each replica has the index open (and cached)
         event = mention(slack, "how do I roll back a deploy?", user=f"U{n}")
         assert deliver(url, event, f"EvWarm{n}") == 200
@@ -116,15 +121,11 @@ def test_both_replicas_pick_up_a_newly_published_index(replicas, home_copy, embe
     (docs / "zebra.md").write_text(
         "# Zebra crossings\n\nThe zebra crossing budget is 77 euros per office.\n"
     )
-    writer = build_engine(replace(ollama_settings(home_copy, fake_ollama.url), state_url=""),
-                          embedder=embedder)  # fmt: skip
+    writer = build_engine(ollama_settings(tmp_path / "home", fake_ollama.url), embedder=embedder)
     report = writer.sync([docs], collection="handbook")
     assert report.added >= 1
     for n, url in enumerate(urls):
         assert _answers_from(slack, url, "zebra.md", user=f"UZ{n}"), f"replica {n + 1}"
-    store = open_feedback_store(replace(writer.settings, state_url=pg_url))
-    assert store.records() == []  # answers were stored; no verdicts yet
-    store.close()
 
 
 def _answers_from(slack: FakeSlack, url: str, source: str, *, user: str) -> bool:

@@ -4,6 +4,7 @@ the three kinds, acks by envelope_id, disconnect and a dropped connection."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +22,19 @@ pytest.importorskip("websockets", reason="needs websockets (the dev extra)")
 ACK_LIMIT_S = 3.0  # Slack's limit for acknowledging an envelope
 
 
-@pytest.fixture
-def socket_bot(home_copy: Path, fake_ollama, tmp_path: Path
+@pytest.fixture(scope="module")
+def socket_bot(handbook_home: Path, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[tuple[FakeSlack, FakeSocketMode, BotProcess]]:  # fmt: skip
-    fake_ollama.delay_s = 0.5  # answers take a while: long enough to drop a connection
-    with FakeSlack() as slack, FakeSocketMode(slack) as socket:
-        toml = write_config(tmp_path / "cfg", home=home_copy, ollama_url=fake_ollama.url)
+    """One bot process for this module's tests (each start loads a model)."""
+    from tests.fakes.ollama_server import FakeOllama
+
+    tmp_path = tmp_path_factory.mktemp("socket")
+    home = tmp_path / "home"
+    shutil.copytree(handbook_home, home)  # the bot writes its state there
+    # Answers take a while (0.5 s): long enough to drop a connection mid-answer.
+    with FakeSlack() as slack, FakeSocketMode(slack) as socket, \
+            FakeOllama(delay_s=0.5) as ollama:  # fmt: skip
+        toml = write_config(tmp_path / "cfg", home=home, ollama_url=ollama.url)
         bot = BotProcess(toml, "--socket", api_url=slack.api_url, log=tmp_path / "bot.log")
         try:
             socket.wait_connected(1, timeout=120)
@@ -76,16 +84,18 @@ def test_command_mention_and_click_are_answered_across_reconnects(socket_bot):
     [answer] = slack.wait_for(lambda s: s.responses.get("r1"), timeout=60)
     assert answer["replace_original"] is True and answer["text"].endswith("[1].")
 
+    opened = socket.opened
     socket.disconnect()  # Slack's periodic refresh: a new connection, the old one closed
-    assert socket.opened == 2
+    assert socket.opened == opened + 1
     event = mention(slack, "how do I deploy ledger-api?", "Ev1")
     acked(socket, socket.send("events_api", event))
     ts = event["event"]["ts"]
     [post] = slack.wait_for(lambda s: thread_answers(s, ts), timeout=60)
     assert post["channel"] == "C1" and post["text"].endswith("[1].")
 
+    hellos = socket.hellos
     socket.drop()  # the network fails: the client notices and connects again
-    socket.wait_connected(3, timeout=30)
+    socket.wait_connected(hellos + 1, timeout=30)
     rid, answer_id = "r2", buttons(answer["blocks"])[HELPFUL]
     acked(socket, socket.send("interactive", click(slack, rid, HELPFUL, answer_id)))
     [thanks] = slack.wait_for(lambda s: s.responses.get(rid), timeout=30)
@@ -98,8 +108,9 @@ def test_a_connection_dropped_mid_answer_still_answers_once(socket_bot):
     event = mention(slack, "how do I roll back a deploy?", "Ev9")
     first = socket.send("events_api", event)
     acked(socket, first)
+    hellos = socket.hellos
     socket.drop()  # the answer is still being generated (the model takes 0.5 s)
-    socket.wait_connected(2, timeout=30)
+    socket.wait_connected(hellos + 1, timeout=30)
     # Slack may deliver the event again on the new connection: the same event, a new
     # envelope. The bot acks it and does not answer a second time.
     acked(socket, socket.send("events_api", event, retry_attempt=1))
