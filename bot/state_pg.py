@@ -77,12 +77,16 @@ class PostgresSlackState:
             log.warning("state store unreachable (%s): thread %s not remembered", exc, thread_ts)
 
     def answered_thread(self, channel: str, thread_ts: str) -> bool:
-        with self.db.transaction() as cur:
-            cur.execute(
-                "SELECT 1 FROM teamkb_slack_threads WHERE channel = %s AND thread_ts = %s",
-                (channel, thread_ts),
-            )
-            return cur.fetchone() is not None
+        try:
+            with self.db.transaction() as cur:
+                cur.execute(
+                    "SELECT 1 FROM teamkb_slack_threads WHERE channel = %s AND thread_ts = %s",
+                    (channel, thread_ts),
+                )
+                return cur.fetchone() is not None
+        except StateUnavailable as exc:  # a follow-up without a mention goes unanswered
+            log.warning("state store unreachable (%s): thread %s not checked", exc, thread_ts)
+            return False
 
     def close(self) -> None:
         self.db.close()

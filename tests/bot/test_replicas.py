@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -22,7 +25,7 @@ from engine.feedback import open_feedback_store
 from engine.feedback_retry import RetryingFeedbackStore
 from tests.bot.processes import TOKENS, BotProcess, write_config
 from tests.bot.test_slack_bot import buttons
-from tests.conftest import HANDBOOK, make_settings, ollama_settings
+from tests.conftest import HANDBOOK, ROOT, make_settings, ollama_settings
 from tests.fakes.postgres import free_port
 from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlack, signed_headers
 
@@ -168,3 +171,19 @@ def test_postgresql_going_away_mid_run_loses_no_answer_and_no_feedback(
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("feedback on answer" in m and "kept, will retry" in m for m in warned)
     assert any(f"answering msg:C1:{event['ts']} unchecked" in m for m in warned)
+
+
+def test_unreachable_postgresql_stops_the_bot_naming_state_url(tmp_path):
+    pytest.importorskip("psycopg", reason="needs psycopg (the dev extra)")
+    url = f"postgresql://kb:pw-secret@127.0.0.1:{free_port()}/kb"
+    toml = write_config(tmp_path, home=tmp_path / "home", ollama_url="http://127.0.0.1:9",
+                        extra=f'state_url = "{url}"')  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "teamkb", "--config", str(toml), "serve", "slack", "--socket"],
+        env={**os.environ, **TOKENS, "PYTHONPATH": str(ROOT)}, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.startswith("teamkb: state_url: cannot reach PostgreSQL at "
+                                 "postgresql://kb:***@127.0.0.1:")  # fmt: skip
+    assert "pw-secret" not in run.stderr + run.stdout and "Traceback" not in run.stderr
