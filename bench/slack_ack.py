@@ -1,6 +1,6 @@
 """Slash-command acknowledgement latency under a burst, while answers are generated.
 
-The real Bolt app on a loopback port (bot.server), the real engine over the example
+The real Bolt app on a loopback port (bot.http_server), the real engine over the example
 handbook, answering through the stand-in Ollama server with a fixed generation delay,
 and the stand-in Slack (tests/fakes/slack_api.py) recording every response_url post.
 A burst of N concurrent, signed `/kb` commands is fired; we report ack latency p50/p99,
@@ -34,7 +34,7 @@ from slack_sdk import WebClient  # noqa: E402
 
 from bot.app import create_app  # noqa: E402
 from bot.context import BotContext  # noqa: E402
-from bot.server import SlackHTTPServer  # noqa: E402
+from bot.http_server import SlackHTTPServer  # noqa: E402
 from bot.settings import SlackSettings  # noqa: E402
 from engine import build_engine  # noqa: E402
 from engine.settings import GeneratorSettings  # noqa: E402
@@ -87,7 +87,7 @@ def main() -> int:
         )  # fmt: skip
         ctx = BotContext(engine, bot_settings)
         app = create_app(ctx, WebClient(token="xoxb-bench", base_url=slack.api_url))
-        server = SlackHTTPServer(app, host="127.0.0.1", port=0).start()
+        server = SlackHTTPServer(app, SECRET, host="127.0.0.1", port=0).start()
         url = f"http://127.0.0.1:{server.port}/slack/events"
 
         def command(i: int) -> tuple[int, float, str]:

@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.context import BotContext
 from bot.injection import provide
 from bot.listeners import register_listeners
+from bot.redact import install_redaction
 
 log = logging.getLogger(__name__)
 
@@ -62,4 +63,6 @@ def create_app(ctx: BotContext, client: WebClient | None = None) -> App:
     )
     app.use(provide(ctx))
     register_listeners(app)
+    # After App(): Bolt has made its loggers, and they get the filter too.
+    install_redaction()
     return app

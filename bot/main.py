@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.app import create_app
 from bot.context import BotContext
-from bot.server import SlackHTTPServer
+from bot.http_server import serve_http
 from bot.settings import SlackSettings
 from bot.state import open_slack_state
 from engine import build_engine
@@ -59,9 +59,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 app, slack.app_token, web_client=web_client, ping_interval=SOCKET_PING_S
             ).start()
         else:
-            server = SlackHTTPServer(app, host=args.host, port=args.port)
-            print(f"teamkb Slack bot: POST http://{args.host}:{server.port}/slack/events")
-            server.serve_forever()
+            return serve_http(ctx, app, host=args.host, port=args.port)
     except KeyboardInterrupt:
         log.info("stopping")
     finally:

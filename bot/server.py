@@ -1,23 +1,23 @@
-"""Serve a Bolt app at /slack/events over HTTP.
+"""The WSGI application served at /slack/events (`bot.http_server` runs it).
 
-Bolt's `app.start()` runs the same dispatch on a single-threaded `http.server.HTTPServer`
-bound to 0.0.0.0: one slow client would hold up every other request, and `--host` could
-not be honoured. This is Bolt's own WSGI adapter (`SlackRequestHandler`) on a threaded
-wsgiref server, with a host, a /health endpoint and a cap on the request size.
-Put it behind a TLS-terminating proxy: Slack only calls https URLs.
+Bolt's own WSGI adapter (`SlackRequestHandler`) behind three checks of ours: GET /health
+answers for an orchestrator (503 until the engine is warm, and again while draining),
+bodies over 1 MB are refused before anything reads them, and `bot.guard` refuses
+unsigned or malformed requests with one WARNING line before Bolt parses them.
 """
 
 from __future__ import annotations
 
+import io
 import logging
-import socketserver
 import threading
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.guard import RequestGuard
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -29,16 +29,28 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128  # a burst of slash commands must not be refused
+class Readiness:
+    """What /health says: "starting" (503) → "ok" (200) → "stopping" (503)."""
 
+    def __init__(self, ready: bool = False) -> None:
+        self._ready = threading.Event()
+        self._stopping = threading.Event()
+        if ready:
+            self._ready.set()
 
-class _QuietHandler(WSGIRequestHandler):
-    """wsgiref prints a line per request on stderr: send it to the debug log instead."""
+    def set_ready(self) -> None:
+        self._ready.set()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+    def set_stopping(self) -> None:
+        self._stopping.set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
+
+    def state(self) -> str:
+        if self._stopping.is_set():
+            return "stopping"
+        return "ok" if self._ready.is_set() else "starting"
 
 
 def _plain(start_response: StartResponse, status: str, body: str) -> Iterable[bytes]:
@@ -49,55 +61,55 @@ def _plain(start_response: StartResponse, status: str, body: str) -> Iterable[by
     return [data]
 
 
-def wsgi_app(app: App, path: str = EVENTS_PATH) -> WSGIApplication:
-    """GET /health → "ok"; POST `path` → Bolt; bodies over MAX_BODY_BYTES → 413."""
+def _headers(environ: WSGIEnvironment) -> dict[str, str]:
+    out = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items()
+           if k.startswith("HTTP_")}  # fmt: skip
+    out["content-type"] = str(environ.get("CONTENT_TYPE") or "")
+    return out
+
+
+def _content_length(environ: WSGIEnvironment) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return -1
+
+
+def wsgi_app(
+    app: App, signing_secret: str, path: str = EVENTS_PATH, readiness: Readiness | None = None
+) -> WSGIApplication:
+    """GET /health → 200 "ok" or 503; POST `path` → guard → Bolt; big bodies → 413.
+
+    `signing_secret` is the one the App verifies with (Bolt keeps its copy private)."""
     bolt = SlackRequestHandler(app, path=path)
+    guard = RequestGuard(signing_secret)
+    ready = readiness or Readiness(ready=True)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/health":
-            return _plain(start_response, "200 OK", "ok")
-        # Checked before anything reads the body.
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
+        method, where = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        if method == "GET" and where == "/health":
+            state = ready.state()
+            return _plain(start_response, "200 OK" if state == "ok" else "503 Service Unavailable",
+                          state)  # fmt: skip
+        if method != "POST" or where != path:
+            return bolt(environ, start_response)  # Bolt's 404
+        length = _content_length(environ)  # checked before anything reads the body
         if length < 0:
             return _plain(start_response, "400 Bad Request", "Bad Content-Length")
         if length > MAX_BODY_BYTES:
             return _plain(start_response, "413 Content Too Large", "Request too large")
-        return bolt(environ, start_response)
+        body = environ["wsgi.input"].read(length) if length else b""
+        refusal = guard.check(body, _headers(environ))
+        if refusal is not None:
+            who = environ.get("REMOTE_ADDR", "?")
+            log.warning("refused a request from %s: %d %s", who, refusal.status, refusal.reason)
+            status = "401 Unauthorized" if refusal.status == 401 else "400 Bad Request"
+            return _plain(start_response, status, refusal.reason)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            return bolt(environ, start_response)
+        except Exception as exc:  # Bolt failed to read the request itself, not a listener
+            log.warning("refused a request Bolt could not read: 400 %s", type(exc).__name__)
+            return _plain(start_response, "400 Bad Request", "malformed request")
 
     return application
-
-
-class SlackHTTPServer:
-    def __init__(
-        self, app: App, host: str = "0.0.0.0", port: int = 3000, path: str = EVENTS_PATH
-    ) -> None:
-        self.httpd = make_server(
-            host, port, wsgi_app(app, path),
-            server_class=ThreadingWSGIServer, handler_class=_QuietHandler,
-        )  # fmt: skip
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    def serve_forever(self) -> None:
-        log.info("serving Slack events on port %d", self.port)
-        try:
-            self.httpd.serve_forever(poll_interval=0.1)
-        finally:
-            self.httpd.server_close()
-
-    def start(self) -> SlackHTTPServer:
-        """Serve in a background thread (tests, benchmarks)."""
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout=5)

@@ -4,6 +4,7 @@
     rate_limit_per_minute = 6            # questions per user per minute
     workers = 2                          # answers generated at once (engine calls)
     history_turns = 8                    # thread messages passed to the engine
+    shutdown_timeout_s = 30              # on SIGTERM, how long answers in flight may take
     default_collections = ["handbook"]   # channels without their own entry, and DMs
 
     [slack.channels.C0PRIVATE]
@@ -52,6 +53,7 @@ _EXPECTED = {
     "rate_limit_per_minute": "must be a positive integer",
     "workers": "must be a positive integer",
     "history_turns": "must be a positive integer",
+    "shutdown_timeout_s": "must be a positive integer",
     "answer_without_mention": "must be true or false",
     "channels": "must be a table of channel ids",
 }
@@ -73,6 +75,7 @@ class SlackSettings(BaseModel):
     rate_limit_per_minute: PositiveInt = 6
     workers: PositiveInt = 2
     history_turns: PositiveInt = 8
+    shutdown_timeout_s: PositiveInt = 30
     # Secrets: repr=False so that a logged settings object never shows them.
     bot_token: str = Field(default="", repr=False)
     signing_secret: str = Field(default="", repr=False)

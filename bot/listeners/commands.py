@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from functools import partial
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext, BoltRequest, Respond
 
 from bot.blocks import HELP_TEXT, answer_blocks, fallback_text, message_blocks, searching_blocks
 from bot.context import BotContext
@@ -22,12 +23,18 @@ def register(app: App) -> None:
     app.command(COMMAND)(kb_command)
 
 
-def kb_command(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+def kb_command(
+    ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext, request: BoltRequest
+) -> None:
+    ctx = bot_context(context)
+    if not ctx.state.claim(replay_key(request.raw_body)):
+        ack()  # the same signed body again: answered already
+        log.warning("ignored a replayed /kb (same signed body as an earlier one)")
+        return
     question = (command.get("text") or "").strip()
     if question.lower() in HELP_WORDS:
         ack(response_type="ephemeral", text=HELP_TEXT, blocks=message_blocks(HELP_TEXT))
         return
-    ctx = bot_context(context)
     user, channel = command.get("user_id", ""), command.get("channel_id", "")
     wait = ctx.limiter.allow(user)
     if wait:
@@ -38,6 +45,13 @@ def kb_command(ack: Ack, command: dict[str, Any], respond: Respond, context: Bol
         partial(answer_privately, ctx, respond, question, user=user, channel=channel),
         partial(replace_with_message, respond),
     )
+
+
+def replay_key(raw_body: str) -> str:
+    """Slack never resends a slash command, and each carries its own trigger_id, so the
+    same body twice is a replay. The signature is only valid for 5 minutes; the claim
+    outlives that (SlackState prunes claims after days)."""
+    return "cmd:" + hashlib.sha256(raw_body.encode("utf-8")).hexdigest()
 
 
 def answer_privately(

@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 
 from bot.app import create_app
 from bot.context import BotContext
-from bot.server import SlackHTTPServer
+from bot.http_server import SlackHTTPServer
 from bot.settings import ChannelSettings, SlackSettings
 from engine import Answer, Engine, Turn, build_engine
 from tests.conftest import ollama_settings
@@ -209,7 +209,7 @@ def make_bot(slack: FakeSlack, tmp_path: Path):
         client = WebClient(token=settings.bot_token, base_url=slack.api_url)
         ctx = BotContext(recording, settings, *stores)  # type: ignore[arg-type]
         app = create_app(ctx, client=client)
-        server = SlackHTTPServer(app, host="127.0.0.1", port=0).start()
+        server = SlackHTTPServer(app, SECRET, host="127.0.0.1", port=0).start()
         started.append((server, ctx))
         return Bot(f"http://127.0.0.1:{server.port}/slack/events", slack, ctx, recording)
 

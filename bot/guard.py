@@ -1,0 +1,84 @@
+"""Refuse what is not a signed, well-formed Slack request before Bolt parses it.
+
+Bolt parses the body before it checks the signature, and trusts the parsed shape: a
+timestamp header that is not a number, a body that is not JSON, a JSON array, an
+`"event": null` or an interaction without `user` each raised inside Bolt (a 500 with a
+traceback, or a listener that never acks and times out after 3 s). The guard runs
+Bolt's own signature check (slack_sdk's `SignatureVerifier`) and Bolt's own body parser
+(`parse_body`) first, inside a try, and checks the few fields Bolt indexes blindly.
+Bolt still verifies the signature again; the guard only makes the refusal cheap and safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
+
+# Interaction payload types whose listeners read body["user"]["id"].
+_NEEDS_USER = {
+    "block_actions", "view_submission", "view_closed", "shortcut", "message_action",
+    "block_suggestion", "interactive_message", "dialog_submission",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int  # 401: not from Slack; 400: from someone with the secret, but malformed
+    reason: str  # for the log line; never echoes the body
+
+
+def _unsigned(reason: str) -> Refusal:
+    return Refusal(401, reason)
+
+
+def _malformed(reason: str) -> Refusal:
+    return Refusal(400, reason)
+
+
+class RequestGuard:
+    def __init__(self, signing_secret: str) -> None:
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def check(self, body: bytes, headers: Mapping[str, str]) -> Refusal | None:
+        """None if Bolt may have the request; `headers` keys are lower case."""
+        timestamp = headers.get("x-slack-request-timestamp", "").strip()
+        signature = headers.get("x-slack-signature", "")
+        if not timestamp.isascii() or not timestamp.isdigit():
+            return _unsigned("missing or non-numeric X-Slack-Request-Timestamp")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _malformed("body is not UTF-8 text")
+        if not signature or not self.verifier.is_valid(text, timestamp, signature):
+            return _unsigned("invalid or expired signature")
+        try:
+            payload = parse_body(text, headers.get("content-type"))
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            return _malformed(f"body does not parse ({type(exc).__name__})")
+        return shape_problem(payload)
+
+
+def shape_problem(payload: Any) -> Refusal | None:
+    """The fields Bolt or our listeners index without checking, checked."""
+    if not isinstance(payload, dict):
+        return _malformed(f"body is a JSON {type(payload).__name__}, not an object")
+    if "event" in payload or payload.get("type") == "event_callback":
+        event = payload.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type", ""), str):
+            return _malformed("event is not an object")
+    kind = payload.get("type")
+    if kind in _NEEDS_USER:
+        user = payload.get("user")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            return _malformed(f"{kind} without a user")
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+            return _malformed("block_actions without a list of actions")
+    if kind in {"view_submission", "view_closed"} and not isinstance(payload.get("view"), dict):
+        return _malformed(f"{kind} without a view")
+    return None
