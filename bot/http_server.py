@@ -104,6 +104,8 @@ def drain(server: SlackHTTPServer, ctx: BotContext, timeout: float) -> bool:
     """Stop taking work, finish what was taken within `timeout` s; True if all done."""
     server.readiness.set_stopping()
     server.stop_accepting()
+    log.info("no longer accepting connections; finishing the requests and answers in flight "
+             "(at most %.0f s)", timeout)  # fmt: skip
     deadline = time.monotonic() + timeout
     acked = server.wait_requests(timeout)
     answered = ctx.idle(max(0.0, deadline - time.monotonic()))

@@ -51,10 +51,13 @@ def start_warmup(ctx: BotContext, on_ready: Callable[[], None]) -> threading.Thr
 
     def run() -> None:
         try:
-            log.info("engine, index and model loaded in %.1f s", warm_up(ctx))
+            took = warm_up(ctx)
         except Exception:
             log.exception("warm-up failed; answers will load what they need")
-        on_ready()
+            on_ready()
+            return
+        on_ready()  # before the log line, so that a reader of the log sees /health 200
+        log.info("ready: engine, index and model loaded in %.1f s", took)
 
     thread = threading.Thread(target=run, name="kb-warmup", daemon=True)
     thread.start()
