@@ -1,4 +1,4 @@
-"""The Bolt app factory: one App, served over HTTP (`bot.server`) or Socket Mode.
+"""The Bolt app factory: one App, served over HTTP (`bot.http_server`) or Socket Mode.
 
 The caller builds the BotContext (and so owns it: `ctx.idle()`, `ctx.close()`);
 `create_app` hands it to every listener through Bolt's `context` (`bot.injection`).

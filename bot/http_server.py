@@ -29,7 +29,8 @@ from bot.warmup import start_warmup
 
 log = logging.getLogger(__name__)
 
-THREADS = 16  # requests handled at once: each only waits for a listener's ack()
+THREADS = 32  # requests handled at once (each only waits for a listener's ack()), as many
+# as Bolt's listener threads (bot.app)
 
 
 class SlackHTTPServer:

@@ -26,21 +26,22 @@ def register(app: App) -> None:
 def kb_command(
     ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext, request: BoltRequest
 ) -> None:
-    ctx = bot_context(context)
-    if not ctx.state.claim(replay_key(request.raw_body)):
-        ack()  # the same signed body again: answered already
-        log.warning("ignored a replayed /kb (same signed body as an earlier one)")
-        return
     question = (command.get("text") or "").strip()
     if question.lower() in HELP_WORDS:
         ack(response_type="ephemeral", text=HELP_TEXT, blocks=message_blocks(HELP_TEXT))
         return
+    ctx = bot_context(context)
     user, channel = command.get("user_id", ""), command.get("channel_id", "")
     wait = ctx.limiter.allow(user)
     if wait:
         ack(response_type="ephemeral", text=too_fast(wait))
         return
     ack(response_type="ephemeral", text="Searching the docs…", blocks=searching_blocks(question))
+    # After the ack: the claim is a disk write (tens of ms) that a burst would queue
+    # behind. A replay's ack goes back to whoever replayed it; Slack never resends one.
+    if not ctx.state.claim(replay_key(request.raw_body)):
+        log.warning("ignored a replayed /kb (same signed body as an earlier one)")
+        return
     ctx.submit(
         partial(answer_privately, ctx, respond, question, user=user, channel=channel),
         partial(replace_with_message, respond),

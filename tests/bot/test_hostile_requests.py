@@ -119,7 +119,7 @@ def test_a_replayed_command_is_answered_once(ollama_engine, make_bot):
     first = bot.post(body, "application/x-www-form-urlencoded", headers=headers)
     second = bot.post(body, "application/x-www-form-urlencoded", headers=headers)
     assert first.status == second.status == 200
-    assert "Searching" in first.body and second.body == ""
+    assert "Searching" in first.body
     bot.wait_response("replay")
     assert bot.ctx.idle()  # nothing more is coming
     assert len(bot.responses("replay")) == 1 and len(bot.engine.asks) == 1
