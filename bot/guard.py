@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
@@ -45,14 +46,16 @@ class RequestGuard:
 
     def check(self, body: bytes, headers: Mapping[str, str]) -> Refusal | None:
         """None if Bolt may have the request; `headers` keys are lower case."""
-        timestamp = headers.get("x-slack-request-timestamp", "").strip()
-        signature = headers.get("x-slack-signature", "")
-        if not timestamp.isascii() or not timestamp.isdigit():
-            return _unsigned("missing or non-numeric X-Slack-Request-Timestamp")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return _malformed("body is not UTF-8 text")
+        if is_ssl_check(text):
+            return None  # Bolt answers these itself, before its signature check, and does nothing
+        timestamp = headers.get("x-slack-request-timestamp", "").strip()
+        signature = headers.get("x-slack-signature", "")
+        if not timestamp.isascii() or not timestamp.isdigit():
+            return _unsigned("missing or non-numeric X-Slack-Request-Timestamp")
         if not signature or not self.verifier.is_valid(text, timestamp, signature):
             return _unsigned("invalid or expired signature")
         try:
@@ -60,6 +63,12 @@ class RequestGuard:
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             return _malformed(f"body does not parse ({type(exc).__name__})")
         return shape_problem(payload)
+
+
+def is_ssl_check(text: str) -> bool:
+    """Slack's certificate check when a request URL is saved: `ssl_check=1&token=…`."""
+    params = dict(parse_qsl(text, keep_blank_values=True))
+    return params.get("ssl_check") == "1" and "payload" not in params
 
 
 def shape_problem(payload: Any) -> Refusal | None:

@@ -159,3 +159,13 @@ def bot_app(bot: Bot) -> Any:
     from bot.app import create_app
 
     return create_app(bot.ctx, client=WebClient(token="xoxb-test", base_url=bot.slack.api_url))
+
+
+def test_slacks_ssl_check_is_answered_without_a_signature(make_bot, caplog):
+    caplog.set_level(logging.DEBUG)
+    bot = make_bot(NoEngine())
+    reply = bot.post("ssl_check=1&token=tok-LEAKCHECK", "application/x-www-form-urlencoded",
+                     sign=False, headers={"X-Slack-Request-Timestamp": ""})  # fmt: skip
+    assert reply.status == 200 and bot.ctx.idle(5)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "tok-LEAKCHECK" not in caplog.text
