@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from slack_bolt import App
@@ -58,13 +59,13 @@ class SlackHTTPServer:
         self._thread.start()
         return self
 
-    def _in_loop(self, fn: object) -> None:
+    def _in_loop(self, fn: Callable[[], object]) -> None:
         """Run `fn` on waitress's event-loop thread (its map is not thread-safe)."""
         done = threading.Event()
 
         def thunk() -> None:
             try:
-                fn()  # type: ignore[operator]
+                fn()
             finally:
                 done.set()
 
