@@ -13,6 +13,7 @@ from bot.context import BotContext
 from bot.http_server import serve_http
 from bot.settings import SlackSettings
 from bot.state import open_slack_state
+from bot.warmup import start_warmup
 from engine import build_engine
 from engine.errors import ConfigError
 from engine.feedback import open_feedback_store
@@ -55,6 +56,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
             web_client = WebClient(base_url=slack.api_url) if slack.api_url else None
             log.info("connecting to Slack in Socket Mode")
+            # Slack reaches a socket bot only once it connects: warm up meanwhile, so the
+            # first answer is not the one that loads the models.
+            start_warmup(ctx, lambda: None)
             SocketModeHandler(
                 app, slack.app_token, web_client=web_client, ping_interval=SOCKET_PING_S
             ).start()
