@@ -14,10 +14,14 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.context import BoltContext
+from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import build_context
 
-from bot.guard import RequestGuard
+from bot.guard import RequestGuard, parse_slack_body
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -61,6 +65,20 @@ def _plain(start_response: StartResponse, status: str, body: str) -> Iterable[by
     return [data]
 
 
+class _BoltHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, with the request body parsed by `parse_slack_body`."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        req = BoltRequest(
+            body=request.get_body(), query=request.query_string, headers=request.get_headers()
+        )
+        body = parse_slack_body(req.raw_body, req.content_type)
+        if body != req.body:
+            req.body = body
+            req.context = build_context(BoltContext(), body)
+        return self.app.dispatch(req)
+
+
 def _headers(environ: WSGIEnvironment) -> dict[str, str]:
     out = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items()
            if k.startswith("HTTP_")}  # fmt: skip
@@ -81,7 +99,7 @@ def wsgi_app(
     """GET /health → 200 "ok" or 503; POST `path` → guard → Bolt; big bodies → 413.
 
     `signing_secret` is the one the App verifies with (Bolt keeps its copy private)."""
-    bolt = SlackRequestHandler(app, path=path)
+    bolt = _BoltHandler(app, path=path)
     guard = RequestGuard(signing_secret)
     ready = readiness or Readiness(ready=True)
 

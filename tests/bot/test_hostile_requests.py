@@ -128,6 +128,15 @@ def test_a_replayed_command_is_answered_once(ollama_engine, make_bot):
     assert "Searching" in again.body
 
 
+def test_a_question_about_payloads_is_answered(ollama_engine, make_bot):
+    """Bolt takes any form mentioning "payload" for an interaction; ours stays a command."""
+    bot = make_bot(ollama_engine)
+    reply = bot.command("what is the payload format of the ledger api?")
+    assert reply.status == 200 and "Searching" in reply.body
+    bot.wait_response(reply.rid)  # type: ignore[attr-defined]
+    assert len(bot.responses(reply.rid)) == 1  # type: ignore[attr-defined]
+
+
 def test_logs_never_show_token_response_url_or_trigger_id(ollama_engine, make_bot, caplog):
     caplog.set_level(logging.DEBUG)
     bot = make_bot(ollama_engine)
