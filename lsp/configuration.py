@@ -64,12 +64,24 @@ async def settings_ready(ls: TeamkbServer) -> None:
         log.warning("no client settings after %.0fs, going on without", PULL_TIMEOUT_S + 5)
 
 
+async def settings_known(ls: TeamkbServer) -> None:
+    """Wait (bounded) for the client's first settings to be known; unlike
+    `settings_ready`, not for the engine to load and apply them."""
+    if ls.config_known.is_set() or not pulls_settings(ls):
+        return
+    try:
+        await asyncio.wait_for(ls.config_known.wait(), PULL_TIMEOUT_S + 1)
+    except TimeoutError:
+        log.warning("no client settings after %.0fs, going on without", PULL_TIMEOUT_S + 1)
+
+
 async def pull_settings(ls: TeamkbServer) -> None:
     try:
         if pulls_settings(ls):
             await _pull(ls)
     finally:
         # Even a failed pull ends the wait: the server goes on with teamkb.toml's settings.
+        ls.config_known.set()
         ls.first_pull.set()
 
 
@@ -91,5 +103,6 @@ async def apply_settings(ls: TeamkbServer, data: Any) -> None:
     if new == ls.config:
         return
     old, ls.config = ls.config, new
+    ls.config_known.set()
     log.info("settings: %s", new)
     await ls.reconfigure(old, new)

@@ -21,7 +21,9 @@ from pygls.lsp.server import LanguageServer
 
 from engine import USER_ERRORS, Answer, Engine, build_engine
 from engine.settings import Settings
+from lsp import transport
 from lsp.configuration import settings_ready
+from lsp.protocol import TeamkbProtocol
 from lsp.settings import LspSettings
 from lsp.vocabulary import Vocabulary, load_vocabulary
 
@@ -48,35 +50,70 @@ class AskCancelled(Exception):
 
 
 class TeamkbServer(LanguageServer):
+    protocol: TeamkbProtocol
+
     def __init__(self, settings: Settings, engine_factory: EngineFactory | None = None) -> None:
         super().__init__(
             "teamkb",
             server_version(),
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=TeamkbProtocol,
         )
         self.base_settings = settings
         self.config = LspSettings.from_engine(settings)
         self.vocabulary = Vocabulary()
+        self.vocabulary_collection = ""  # the collection `vocabulary` was read from
         # (collection, source) -> file URI of the document, or "" when none is on disk.
         self._file_uris: dict[tuple[str, str], str] = {}
         # Set once the first workspace/configuration pull is applied (or not coming).
         self.first_pull = asyncio.Event()
+        # Set as soon as the client's settings are known, before the engine applies them.
+        self.config_known = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         # Two workers: one slow ask or sync never starves hovers on a 2-core laptop.
         self.executor = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="teamkb")
         self._factory = engine_factory or (lambda s: build_engine(s, with_generator=False))
-        self._engine: concurrent.futures.Future[Engine] = self.executor.submit(self._load)
+        # Done once the first vocabulary is read: the hover fast path waits for this only.
+        self._first_vocabulary: concurrent.futures.Future[None] = concurrent.futures.Future()
+        # The engine as built, before its embedder is warm: enough for citation links.
+        self.early_engine: Engine | None = None
+        # Started here, before `initialize` is even read: the editor's first hover comes
+        # a few hundred milliseconds after it. A daemon thread, not the executor: an
+        # editor that stops the server mid-load must not wait for a model it never needs.
+        self._engine: concurrent.futures.Future[Engine] = concurrent.futures.Future()
+        threading.Thread(target=self._load_into, name="teamkb-load", daemon=True).start()
+
+    # -- transports: our frame reader, which answers and survives bad input -------------
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        transport.start_io(self)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        transport.start_tcp(self, host, port)
 
     # -- engine and vocabulary -----------------------------------------------------------
+    def _load_into(self) -> None:
+        try:
+            self._engine.set_result(self._load())
+        except BaseException as exc:  # handed to every request that waits for the engine
+            self._engine.set_exception(exc)
+
     def _load(self) -> Engine:
         t0 = time.perf_counter()
-        engine = self._with_generator(self._factory(self.base_settings), self.config.generator)
         try:
-            # Load the embedding model now so the first hover is not the slow one.
+            engine = self.early_engine = self._factory(self.base_settings)
+            # The vocabulary before the embedding model (~3 s): glossary terms and
+            # service names are answered from it while the model still loads.
+            self._refresh_vocabulary(engine)
+            log.info("vocabulary ready in %.1fs", time.perf_counter() - t0)
+        finally:
+            # Also when the load failed: hovers then wait for the engine and its error.
+            self._first_vocabulary.set_result(None)
+        engine = self._with_generator(engine, self.config.generator)
+        try:
+            # Load the embedding model now so the first retrieval hover is not slow.
             engine.embedder.embed_query("warm up")
         except Exception as exc:
             log.warning("embedder warm-up failed: %s", exc)
-        self._refresh_vocabulary(engine)
         log.info("engine ready in %.1fs", time.perf_counter() - t0)
         return engine
 
@@ -102,12 +139,20 @@ class TeamkbServer(LanguageServer):
         self._engine = done
 
     def _refresh_vocabulary(self, engine: Engine) -> None:
+        name = self.config.collection
         try:
-            self.vocabulary = load_vocabulary(engine, self.config.collection)
+            vocabulary = load_vocabulary(engine, name)
         except Exception as exc:
             # No index yet is normal before the first sync: complete nothing, keep serving.
-            log.warning("vocabulary not loaded (%s): %s", self.config.collection, exc)
-            self.vocabulary = Vocabulary()
+            log.warning("vocabulary not loaded (%s): %s", name, exc)
+            vocabulary = Vocabulary()
+        self.vocabulary, self.vocabulary_collection = vocabulary, name
+
+    async def known_vocabulary(self) -> Vocabulary | None:
+        """The vocabulary of the configured collection once read (never waits for the
+        embedder); None while the collection the client chose is still being read."""
+        await asyncio.wrap_future(self._first_vocabulary)
+        return self.vocabulary if self.vocabulary_collection == self.config.collection else None
 
     def engine_ready(self) -> Engine | None:
         if self._engine.done() and self._engine.exception() is None:

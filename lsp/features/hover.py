@@ -11,7 +11,7 @@ from lsprotocol import types
 
 from engine import USER_ERRORS, Passage
 from knowledge.chunking import HEADING_SEP
-from lsp.configuration import settings_ready
+from lsp.configuration import settings_known, settings_ready
 from lsp.documents import line_at, open_document, word_at
 from lsp.features.code_lens import question_in
 from lsp.server import TeamkbServer
@@ -41,7 +41,9 @@ async def hover_at(ls: TeamkbServer, uri: str, position: types.Position) -> type
     found = line_at(doc, position)
     if found is None:
         return None
-    await settings_ready(ls)
+    # Before the engine is loaded only the vocabulary answers: wait for the client's
+    # settings to be known, not for the engine to apply them.
+    await (settings_ready(ls) if ls.engine_ready() is not None else settings_known(ls))
     question = question_in(found[0])
     answer = await ls.cached_answer(question) if question else None
     if answer is not None:
@@ -64,7 +66,8 @@ async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
     term = term.strip()
     if not (MIN_TERM_CHARS <= len(term) <= MAX_TERM_CHARS):
         return None
-    entry = ls.vocabulary.lookup(term)
+    vocabulary = await ls.known_vocabulary()
+    entry = vocabulary.lookup(term) if vocabulary is not None else None
     if entry is not None and entry.kind != "code":
         return _from_entry(ls, entry)
     engine = await ls.engine()
@@ -98,7 +101,7 @@ async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
 
 
 def _from_entry(ls: TeamkbServer, e: Entry) -> types.Hover:
-    engine = ls.engine_ready()
+    engine = ls.engine_ready() or ls.early_engine
     link = e.source
     if engine is not None:
         link = ls.citation_link(
