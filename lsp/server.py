@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -84,8 +84,8 @@ class TeamkbServer(LanguageServer):
         threading.Thread(target=self._load_into, name="teamkb-load", daemon=True).start()
 
     # -- transports: our frame reader, which answers and survives bad input -------------
-    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        transport.start_io(self)
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        transport.start_io(self, stdin, stdout)
 
     def start_tcp(self, host: str, port: int) -> None:
         transport.start_tcp(self, host, port)

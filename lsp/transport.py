@@ -12,7 +12,7 @@ import logging
 import re
 import sys
 import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from pygls.io_ import StdinAsyncReader, StdoutWriter
 
@@ -77,11 +77,12 @@ async def serve(reader: Reader, protocol: TeamkbProtocol, stop: threading.Event)
             log.exception("message not handled")
 
 
-def start_io(server: TeamkbServer) -> None:
+def start_io(server: TeamkbServer, stdin: BinaryIO | None = None,
+             stdout: BinaryIO | None = None) -> None:  # fmt: skip
     """pygls' `start_io`, with our reader loop."""
     server._stop_event = stop = threading.Event()
-    reader = StdinAsyncReader(sys.stdin.buffer, server.thread_pool)
-    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    reader = StdinAsyncReader(stdin or sys.stdin.buffer, server.thread_pool)
+    server.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
     try:
         asyncio.run(serve(reader, server.protocol, stop))
     except BrokenPipeError:
