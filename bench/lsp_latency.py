@@ -7,7 +7,9 @@ prints p50/p95. Targets: hover p95 <= 100 ms, completion p95 <= 30 ms.
 
 Then the first hover in a real editor: headless Neovim starts the server, waits for it to
 initialize and hovers a glossary term at once; repeated --first-hover times, each a fresh
-Neovim and server. Target: p95 < 1 s from start.
+Neovim and server. Target: p95 < 1 s from start. The first server on an index writes the
+vocabulary snapshot (`<home>/lsp-vocabulary/`); later ones start from it, as an editor's
+every start but the very first does: delete that folder to time a first start.
 
     python bench/lsp_latency.py [--chunks 10000] [--requests 200] [--first-hover 10]
                                 [--index-home DIR]  # reuse (or keep) the index there

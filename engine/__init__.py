@@ -2,20 +2,72 @@
 
 Public API: `Engine` (ask, ask_stream, search, sync), `build_engine(settings)`, the value
 types and the errors. Front ends import from here only.
+
+Names are resolved on first use (module `__getattr__`): `Engine` and `build_engine` pull in
+LanceDB, pyarrow and numpy (seconds on a loaded laptop), and a front end that only needs
+the errors or the settings, such as `teamkb --help` or the language server answering
+`initialize`, must not pay for them.
 """
 
-from engine.engine import Engine
-from engine.errors import (
-    USER_ERRORS,
-    ConfigError,
-    GeneratorUnavailable,
-    IndexNotFound,
-    InvalidQuestion,
-    TeamkbError,
-)
-from engine.factory import build_engine
-from engine.settings import CollectionSettings, GeneratorSettings, RetrievalSettings, Settings
-from engine.types import Answer, Citation, CollectionInfo, Passage, Prompt, StreamEvent, Turn
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+    from engine.errors import (
+        USER_ERRORS,
+        ConfigError,
+        GeneratorUnavailable,
+        IndexNotFound,
+        InvalidQuestion,
+        TeamkbError,
+    )
+    from engine.factory import build_engine
+    from engine.settings import (
+        CollectionSettings,
+        GeneratorSettings,
+        RetrievalSettings,
+        Settings,
+    )
+    from engine.types import (
+        Answer,
+        Citation,
+        CollectionInfo,
+        Passage,
+        Prompt,
+        StreamEvent,
+        Turn,
+    )
+
+# Public name -> the module that defines it.
+_HOMES = {
+    name: module
+    for module, names in (
+        ("engine.engine", "Engine"),
+        ("engine.factory", "build_engine"),
+        ("engine.errors", "USER_ERRORS ConfigError GeneratorUnavailable"),
+        ("engine.errors", "IndexNotFound InvalidQuestion TeamkbError"),
+        ("engine.settings", "CollectionSettings GeneratorSettings RetrievalSettings Settings"),
+        ("engine.types", "Answer Citation CollectionInfo Passage Prompt StreamEvent Turn"),
+    )
+    for name in names.split()
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # resolved once; later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
 
 __all__ = [
     "USER_ERRORS",

@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from functools import lru_cache
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING
 
 from knowledge.documents import Chunk, LoadedDoc
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 # all-MiniLM-L6-v2 reads at most 256 word pieces (~1,000 characters of English prose);
 # longer chunks would be silently truncated by the embedder.
@@ -20,6 +22,9 @@ HEADING_SEP = " › "
 
 @lru_cache(maxsize=8)
 def _splitter(max_chars: int, overlap: int) -> RecursiveCharacterTextSplitter:
+    # Imported here: readers of HEADING_SEP (the language server) need no LangChain.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     return RecursiveCharacterTextSplitter(
         chunk_size=max_chars,
         chunk_overlap=overlap,

@@ -14,23 +14,29 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from engine import USER_ERRORS, Answer, Engine, build_engine
+from engine.errors import USER_ERRORS
 from engine.settings import Settings
 from lsp import transport
 from lsp.configuration import settings_ready
 from lsp.protocol import TeamkbProtocol
 from lsp.settings import LspSettings
+from lsp.snapshot import read_snapshot, write_snapshot
 from lsp.vocabulary import Vocabulary, load_vocabulary
+
+if TYPE_CHECKING:
+    # Annotations only: the engine pulls in LanceDB and pyarrow (seconds), which the
+    # load thread imports while `initialize` is answered.
+    from engine import Answer, Engine
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-EngineFactory = Callable[[Settings], Engine]
+EngineFactory = Callable[[Settings], "Engine"]
 ASK_METHOD = "teamkb/ask"
 CMD_ANSWER = "teamkb.answer"
 CMD_SYNC = "teamkb.sync"
@@ -63,6 +69,8 @@ class TeamkbServer(LanguageServer):
         self.config = LspSettings.from_engine(settings)
         self.vocabulary = Vocabulary()
         self.vocabulary_collection = ""  # the collection `vocabulary` was read from
+        # Collection -> the index version its snapshot on disk was written for.
+        self._snapshot_versions: dict[str, int] = {}
         # (collection, source) -> file URI of the document, or "" when none is on disk.
         self._file_uris: dict[tuple[str, str], str] = {}
         # Set once the first workspace/configuration pull is applied (or not coming).
@@ -72,8 +80,9 @@ class TeamkbServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         # Two workers: one slow ask or sync never starves hovers on a 2-core laptop.
         self.executor = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="teamkb")
-        self._factory = engine_factory or (lambda s: build_engine(s, with_generator=False))
-        # Done once the first vocabulary is read: the hover fast path waits for this only.
+        self._factory = engine_factory or _build_engine
+        # Done once a first vocabulary is known (the snapshot on disk, else the one read
+        # from the index): the hover fast path waits for this only.
         self._first_vocabulary: concurrent.futures.Future[None] = concurrent.futures.Future()
         # The engine as built, before its embedder is warm: enough for citation links.
         self.early_engine: Engine | None = None
@@ -99,15 +108,23 @@ class TeamkbServer(LanguageServer):
 
     def _load(self) -> Engine:
         t0 = time.perf_counter()
+        # Milliseconds, before the engine's imports (LanceDB: seconds): a restarted server
+        # answers glossary and service hovers from the last vocabulary it read.
+        self._load_snapshot()
         try:
             engine = self.early_engine = self._factory(self.base_settings)
             # The vocabulary before the embedding model (~3 s): glossary terms and
-            # service names are answered from it while the model still loads.
+            # service names are answered from it while the model still loads. It
+            # replaces the snapshot, stale or not.
             self._refresh_vocabulary(engine)
             log.info("vocabulary ready in %.1fs", time.perf_counter() - t0)
+        except BaseException:
+            # No engine: answer nothing from a snapshot that can no longer be checked.
+            self.vocabulary = Vocabulary()
+            raise
         finally:
             # Also when the load failed: hovers then wait for the engine and its error.
-            self._first_vocabulary.set_result(None)
+            self._vocabulary_known()
         engine = self._with_generator(engine, self.config.generator)
         try:
             # Load the embedding model now so the first retrieval hover is not slow.
@@ -128,6 +145,8 @@ class TeamkbServer(LanguageServer):
             backend=backend,  # type: ignore[arg-type]
         )
         settings = dataclasses.replace(engine.settings, generator=gen_settings)
+        from engine import build_engine
+
         engine = build_engine(settings, store=engine.store, embedder=engine.embedder)
         log.info("generator: %s", backend)
         return engine
@@ -138,15 +157,49 @@ class TeamkbServer(LanguageServer):
         done.set_result(engine)
         self._engine = done
 
+    def _vocabulary_known(self) -> None:
+        if not self._first_vocabulary.done():
+            self._first_vocabulary.set_result(None)
+
+    def _load_snapshot(self) -> None:
+        name, t0 = self.config.collection, time.perf_counter()
+        try:
+            found = read_snapshot(self.base_settings.home, name)
+        except Exception as exc:  # only a head start: never a reason not to serve
+            log.warning("vocabulary snapshot not read (%s): %s", name, exc)
+            return
+        if found is None:
+            return
+        self.vocabulary, self.vocabulary_collection = found[0], name
+        self._snapshot_versions[name] = found[1]
+        self._vocabulary_known()
+        log.info("vocabulary snapshot: %d entries (%s, index version %d) in %.0f ms",
+                 len(found[0]), name, found[1], (time.perf_counter() - t0) * 1000)  # fmt: skip
+
     def _refresh_vocabulary(self, engine: Engine) -> None:
         name = self.config.collection
+        version: int | None = None
         try:
+            # The version first: a publish in between leaves an older label on newer
+            # entries, which the next read finds different and rewrites.
+            version = engine.store.collection(name).published_version()
             vocabulary = load_vocabulary(engine, name)
         except Exception as exc:
             # No index yet is normal before the first sync: complete nothing, keep serving.
             log.warning("vocabulary not loaded (%s): %s", name, exc)
             vocabulary = Vocabulary()
         self.vocabulary, self.vocabulary_collection = vocabulary, name
+        if version is not None and self._snapshot_versions.get(name) != version:
+            self._save_snapshot(name, version, vocabulary)
+
+    def _save_snapshot(self, name: str, version: int, vocabulary: Vocabulary) -> None:
+        try:
+            path = write_snapshot(self.base_settings.home, name, version, vocabulary)
+        except OSError as exc:  # a read-only home: the next start is slower, that is all
+            log.warning("vocabulary snapshot not written (%s): %s", name, exc)
+            return
+        self._snapshot_versions[name] = version
+        log.info("vocabulary snapshot written: %s", path.name)
 
     async def known_vocabulary(self) -> Vocabulary | None:
         """The vocabulary of the configured collection once read (never waits for the
@@ -246,6 +299,19 @@ class TeamkbServer(LanguageServer):
         root = self.workspace.root_path
         return Path(root) / p if root else p.resolve()
 
+    def source_url(self, collection: str, source: str, lines: tuple[int, int]) -> str | None:
+        """The collection's link to these lines, or None. Before the engine is built (a
+        hover answered from the snapshot) the template is filled in here, as the engine
+        does it."""
+        engine = self.engine_ready() or self.early_engine
+        if engine is not None:
+            return engine.citation_url(collection, source, lines[0], lines[1])
+        template = self.base_settings.collection(collection).url
+        try:
+            return template.format(path=source, start=lines[0], end=lines[1]) or None
+        except (KeyError, IndexError, ValueError):  # the engine logs it once it is built
+            return None
+
     def citation_link(
         self, source: str, lines: tuple[int, int], url: str | None, collection: str
     ) -> str:
@@ -264,6 +330,12 @@ class TeamkbServer(LanguageServer):
                     break
             self._file_uris[key] = uri
         return f"{uri}#L{lines[0]}" if uri else source
+
+
+def _build_engine(settings: Settings) -> Engine:
+    from engine import build_engine  # here, in the load thread: LanceDB takes seconds
+
+    return build_engine(settings, with_generator=False)
 
 
 def slug(text: str) -> str:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from engine.types import Passage
 from knowledge.chunking import HEADING_SEP
 
 if TYPE_CHECKING:
     from engine import Engine
+    from engine.types import Passage
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,10 @@ class Vocabulary:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    def entries(self) -> list[Entry]:
+        """Every entry kept (one per key), in key order: what a snapshot stores."""
+        return [self._by_key[k] for k in self._keys]
 
     def lookup(self, term: str) -> Entry | None:
         return self._by_key.get(normalize(term))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.types import Answer, Citation, Passage
+if TYPE_CHECKING:  # annotations only: engine.types pulls in pyarrow
+    from engine.types import Answer, Citation, Passage
 
 
 def citation_line(c: Citation) -> str:

@@ -89,3 +89,30 @@ def test_exit_codes_in_a_real_process(workdir):
     bad = run("--config", "nope.toml", "search", "x")
     assert bad.returncode == 1 and "Config file not found" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+# Heavy libraries the command line must not load to print help or to start the language
+# server: LanceDB and pyarrow alone take seconds on a loaded laptop (see README, LSP).
+HEAVY = ("lancedb", "pyarrow", "numpy", "torch", "sentence_transformers")
+
+
+@pytest.mark.parametrize(
+    ("argv", "also"),
+    [
+        (["--help"], ""),
+        # `serve lsp` up to the server's construction (which starts the load thread).
+        (["serve", "lsp"], "import lsp.main, lsp.configuration, lsp.features.hover, "
+         "lsp.features.completion, lsp.features.code_lens, lsp.features.commands"),
+    ],
+)  # fmt: skip
+def test_cli_and_language_server_modules_load_without_lancedb(argv, also):
+    code = (
+        "import sys, teamkb.cli\n"
+        f"parser = teamkb.cli.build_parser()\n"
+        f"if {argv!r} != ['--help']: parser.parse_args({argv!r})\n"
+        f"{also}\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout

@@ -7,14 +7,17 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 
-from engine import USER_ERRORS, Answer
+from engine.errors import USER_ERRORS
 from knowledge.chunking import HEADING_SEP
 from lsp.server import ASK_METHOD, CMD_ANSWER, CMD_SYNC, AskCancelled, TeamkbServer, slug
+
+if TYPE_CHECKING:
+    from engine import Answer
 
 log = logging.getLogger(__name__)
 

@@ -6,16 +6,20 @@ it never generates, so it stays fast. Nothing relevant enough: null, not noise."
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from engine import USER_ERRORS, Passage
+from engine.errors import USER_ERRORS
 from knowledge.chunking import HEADING_SEP
 from lsp.configuration import settings_known, settings_ready
 from lsp.documents import line_at, open_document, word_at
 from lsp.features.code_lens import question_in
 from lsp.server import TeamkbServer
 from lsp.vocabulary import Entry, normalize, sentence_with
+
+if TYPE_CHECKING:
+    from engine import Passage
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +105,8 @@ async def hover_for(ls: TeamkbServer, term: str) -> types.Hover | None:
 
 
 def _from_entry(ls: TeamkbServer, e: Entry) -> types.Hover:
-    engine = ls.engine_ready() or ls.early_engine
-    link = e.source
-    if engine is not None:
-        link = ls.citation_link(
-            e.source, e.lines,
-            engine.citation_url(ls.config.collection, e.source, e.lines[0], e.lines[1]),
-            ls.config.collection,
-        )  # fmt: skip
+    name = ls.config.collection
+    link = ls.citation_link(e.source, e.lines, ls.source_url(name, e.source, e.lines), name)
     kind = {"term": "glossary", "service": "service", "runbook": "runbook"}.get(e.kind, "docs")
     return _markdown(
         f"**{e.label}** ({kind}): {e.summary}", [(_label("", e.heading, e.source), link)]

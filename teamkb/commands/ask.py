@@ -7,7 +7,6 @@ import dataclasses
 import sys
 from typing import Any
 
-from engine import build_engine
 from engine.settings import Settings
 from teamkb.render import answer_text, dumps
 
@@ -23,6 +22,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from engine import build_engine  # heavy: LanceDB; not at parser time
+
     if args.no_cache:
         settings = dataclasses.replace(settings, answer_cache=False)
     engine = build_engine(settings)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine import CollectionInfo, build_engine
 from engine.settings import Settings
 from teamkb.render import dumps
+
+if TYPE_CHECKING:
+    from engine import CollectionInfo
 
 
 def register(sub: Any) -> None:
@@ -28,6 +30,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from engine import build_engine  # heavy: LanceDB; not at parser time
+
     engine = build_engine(settings, with_generator=False)
     if args.action == "show":
         info = engine.collection_info(args.name)

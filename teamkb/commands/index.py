@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine import build_engine
 from engine.settings import Settings
 from teamkb.render import dumps
 
@@ -23,6 +22,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
+
+    from engine import build_engine  # heavy: LanceDB; not at parser time
 
     engine = build_engine(settings, with_generator=False)
     bar: Any = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine import build_engine
 from engine.settings import Settings
 from teamkb.render import dumps, passages_text
 
@@ -22,6 +21,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from engine import build_engine  # heavy: LanceDB; not at parser time
+
     engine = build_engine(settings, with_generator=False)
     passages = engine.search(
         args.query, collection=args.collection, k=args.k, mode=args.mode, path_prefix=args.path
