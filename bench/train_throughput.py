@@ -1,17 +1,25 @@
-"""Training throughput of the LoRA path (`finetune.train.train_lora`) on Gemma 3 270M.
+"""Training throughput and peak memory of LoRA on Gemma 3 270M, the old way and the new
+way side by side.
 
     python bench/train_throughput.py [--steps 3] [--batch 4] [--words 500]
 
-Loads the packaged GGUF through transformers (dequantised to fp32; cached as an HF
-folder under the data home) and runs the real training loop, the one `teamkb retrain`
-runs, on synthetic examples of about --words words of prompt each. Prints the same
-tokens/s as the retrain report, and s/step.
+- old: the former hand-written loop: the whole batch in one forward pass, fp32, no
+  gradient checkpointing, logits (262k vocabulary) over every position, prompt included.
+- new: `finetune.train.train_lora` with the default settings (`Trainer`, micro-batches
+  accumulated to --batch, logits on completion tokens only, gradient checkpointing,
+  bf16 where the CPU has it), and the same with bf16 off.
+
+Each way runs in its own process so its peak RSS is its own. Synthetic examples of about
+--words words of prompt each; the packaged GGUF is converted once to an HF folder under
+--home.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import json
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,9 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import machine  # also sets the offline environment
 
 _WORDS = ("deploy", "service", "rollback", "cache", "token", "index", "shard", "alert", "queue")
+WAYS = ("old", "new", "new-fp32")
 
 
 def synthetic_examples(n: int, words: int, seed: int = 0) -> list:
+    import random
+
     from finetune.dataset import Example
 
     rng = random.Random(seed)
@@ -37,39 +48,75 @@ def synthetic_examples(n: int, words: int, seed: int = 0) -> list:
     return out
 
 
+def old_way(hf_dir: Path, examples: list, cfg) -> tuple[int, float]:
+    """(training tokens, seconds) of the former loop: whole batch, full logits, fp32."""
+    import torch
+
+    from finetune.train import encode, load_cpu
+    from finetune.trainer import collate
+
+    torch.manual_seed(cfg.seed)
+    model, tok = load_cpu(hf_dir, cfg)
+    rows = [r for r in (encode(tok, e, cfg.max_seq_tokens) for e in examples) if r]
+    pad = collate(tok.pad_token_id or 0)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4)
+    model.train()
+    tokens, t0 = 0, time.perf_counter()
+    for step in range(cfg.steps):
+        part = rows[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        batch = pad([{"input_ids": i, "labels": lab} for i, lab in part])
+        model(**batch).loss.backward()
+        opt.step()
+        opt.zero_grad()
+        tokens += int(batch["attention_mask"].sum())
+    return tokens, time.perf_counter() - t0
+
+
+def one_way(way: str, hf_dir: Path, args: argparse.Namespace) -> dict:
+    from finetune.config import FinetuneConfig
+    from finetune.train import train_lora
+
+    cfg = replace(FinetuneConfig(), steps=args.steps, batch_size=args.batch)
+    cfg = replace(cfg, eval_every=args.steps + 1, bf16="off" if way == "new-fp32" else "auto")
+    examples = synthetic_examples(args.batch * args.steps, args.words, cfg.seed)
+    if way == "old":
+        tokens, seconds = old_way(hf_dir, examples, cfg)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            tr = train_lora(hf_dir, examples, [], cfg, Path(tmp))
+        tokens, seconds = tr.train_tokens, tr.seconds
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    return {"way": way, "tokens": tokens, "seconds": seconds, "peak_rss_gib": peak}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--words", type=int, default=500, help="prompt words per example")
     ap.add_argument("--home", type=Path, default=Path(".teamkb"))
+    ap.add_argument("--ways", default=",".join(WAYS))
+    ap.add_argument("--one", default="", help=argparse.SUPPRESS)  # child process: one way
     args = ap.parse_args()
-    import torch
-
     from engine.settings import Settings
     from finetune.base import prepare_base
     from finetune.config import FinetuneConfig
-    from finetune.train import train_lora
 
-    cfg = FinetuneConfig()
-    cfg = replace(cfg, steps=args.steps, batch_size=args.batch, eval_every=args.steps + 1)
-    t0 = time.perf_counter()
-    hf_dir, _ = prepare_base(Settings(home=args.home.resolve()), cfg)
-    prep_s = time.perf_counter() - t0
-    examples = synthetic_examples(max(args.batch * args.steps, 8), args.words, cfg.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        tr = train_lora(hf_dir, examples, [], cfg, Path(tmp))
-        total_s = time.perf_counter() - t0
-    print(f"machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(
-        f"base prepared in {prep_s:.1f} s; model load + LoRA + save {total_s - tr.seconds:.1f} s; "
-        f"rank {cfg.rank} on {','.join(cfg.target_modules)}, device {tr.device}"
-    )
-    print(
-        f"{tr.steps} steps at batch {args.batch} of ~{args.words}-word prompts: "
-        f"{tr.seconds / max(tr.steps, 1):.2f} s/step, {tr.tokens_per_s:.0f} training tokens/s"
-    )
+    hf_dir, _ = prepare_base(Settings(home=args.home.resolve()), FinetuneConfig())
+    if args.one:
+        print(json.dumps(one_way(args.one, hf_dir, args)))
+        return
+    print(f"machine: {machine()}")
+    print(f"{args.steps} steps at batch {args.batch} of ~{args.words}-word prompts")
+    print(f"{'way':<10} {'tokens/s':>9} {'s/step':>7} {'peak RSS':>9}")
+    for way in args.ways.split(","):
+        cmd = [sys.executable, __file__, "--one", way, *sys.argv[1:]]
+        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        print(
+            f"{way:<10} {r['tokens'] / r['seconds']:>9.1f} {r['seconds'] / args.steps:>7.1f} "
+            f"{r['peak_rss_gib']:>7.2f} GiB",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

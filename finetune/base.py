@@ -32,10 +32,30 @@ def prepare_base(settings: Settings, cfg: FinetuneConfig) -> tuple[Path, Path]:
 
 
 def gguf_to_hf(src: Path, out: Path) -> Path:
+    import warnings
+    from functools import partial
+
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    from transformers.utils import logging as hf_logging
+
+    log.info("converting %s to an HF folder (once, about a minute)", src.name)
+    # its de-quantisation progress bar (plain tqdm) and deprecation notices are noise in
+    # a nightly log
+    hf_logging.disable_progress_bar()
+    bar = gguf_utils.tqdm
+    gguf_utils.tqdm = partial(bar, disable=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _convert(src, out)
+    finally:
+        gguf_utils.tqdm = bar
+
+
+def _convert(src: Path, out: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    log.info("converting %s to an HF folder (once)", src.name)
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     kw: dict[str, Any] = {"gguf_file": src.name}

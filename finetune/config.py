@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
@@ -35,12 +35,18 @@ class FinetuneConfig:
     load_in_4bit: bool = False  # Unsloth only: 4-bit base (QLoRA) instead of 16-bit
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
-    steps: AtLeastOne = 60
+    # defaults sized for a nightly run on 2 CPU cores (README, Nightly retraining)
+    steps: AtLeastOne = 20
+    # the effective batch: micro-batches of `micro_batch_size` rows are accumulated up
+    # to it, so it costs time, not memory
     batch_size: AtLeastOne = 8
+    micro_batch_size: AtLeastOne = 1  # rows per forward pass: this is what costs memory
+    gradient_checkpointing: bool = True  # recompute activations: less memory, ~25% slower
+    bf16: Literal["auto", "on", "off"] = "auto"  # auto: when the CPU has bf16 instructions
     learning_rate: float = 2e-4
     max_seq_tokens: int = 1024
-    eval_every: int = 10
-    patience: int = 3  # evaluations without validation-loss improvement before stopping
+    eval_every: int = 5
+    patience: int = 2  # evaluations without validation-loss improvement before stopping
     min_delta: float = 0.0
     seed: int = 7
     # data
@@ -67,6 +73,12 @@ class FinetuneConfig:
         if not isinstance(items, list | tuple):
             return raw  # pydantic reports it as not a sequence
         return tuple(str(x).strip() for x in items if str(x).strip())
+
+    @property
+    def accumulation(self) -> int:
+        """Micro-batches per optimiser step (batch_size rounded up to a multiple of
+        micro_batch_size)."""
+        return -(-self.batch_size // min(self.micro_batch_size, self.batch_size))
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> FinetuneConfig:

@@ -29,9 +29,12 @@ from engine.prompting import prompt_budget
 from engine.settings import Settings
 from finetune.base import prepare_base
 from finetune.config import FinetuneConfig
+from finetune.errors import TrainingError
 from finetune.gate import eval_pair, gate, gate_questions, summary_json
+from finetune.interrupt import RunInterrupted, sigterm_interrupts
 from finetune.paths import finetune_dir
 from finetune.report import write_report
+from finetune.runlog import run_log
 
 if TYPE_CHECKING:
     from finetune.dataset import Dataset
@@ -41,6 +44,8 @@ log = logging.getLogger(__name__)
 
 Stage = Callable[[str], None]
 STAGES = ("base", "dataset", "train", "export", "evaluate", "ship")
+# Below these the held-out split cannot both pick a checkpoint and judge it at the gate.
+MIN_TRAIN, MIN_HELDOUT = 8, 2
 
 
 class RetrainLocked(TeamkbError):
@@ -57,6 +62,7 @@ class RunOutcome:
     metrics: dict[str, Any] | None = None
     adapter_gguf: str = ""
     report: Path | None = None
+    interrupted: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +74,7 @@ class RunOutcome:
             "metrics": self.metrics or {},
             "adapter_gguf": self.adapter_gguf,
             "report": str(self.report or ""),
+            "interrupted": self.interrupted,
         }
 
 
@@ -101,26 +108,47 @@ def retrain(
     dry_run: bool = False,
     on_stage: Stage | None = None,
 ) -> RunOutcome:
-    """One run; see the module docstring for the failure guarantees."""
+    """One run; see the module docstring for the failure guarantees. A SIGTERM ends it
+    with an "interrupted" outcome (and report) rather than an exception."""
     home = settings.home
-    with run_lock(home):
+    with sigterm_interrupts(), run_lock(home):
         name = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S")
         run_dir = finetune_dir(home) / "runs" / name
         run_dir.mkdir(parents=True, exist_ok=True)
         run = _Run(settings, cfg, name, run_dir)
-        try:
-            return _run(run, embedder, dry_run, on_stage or (lambda s: None))
-        except BaseException as exc:
-            (run_dir / "manifest.json").write_text(
-                json.dumps(
-                    {"name": name, "status": "failed", "error": f"{type(exc).__name__}: {exc}"},
-                    indent=2,
-                )
-            )
-            write_report(
-                run_dir, name, False, f"the run failed: {type(exc).__name__}: {exc}", {}, []
-            )
-            raise
+        report_stage = on_stage or (lambda s: None)
+
+        def stage(s: str) -> None:
+            run.stage = s
+            log.info("stage: %s", s)
+            report_stage(s)
+
+        with run_log(run_dir / "run.log"):
+            try:
+                return _run(run, embedder, dry_run, stage)
+            except RunInterrupted as exc:
+                return _interrupted(run, exc)
+            except BaseException as exc:
+                _failed(run, f"the run failed: {type(exc).__name__}: {exc}", "failed")
+                raise
+
+
+def _failed(run: _Run, reason: str, status: str) -> None:
+    (run.run_dir / "manifest.json").write_text(
+        json.dumps({"name": run.name, "status": status, "error": reason}, indent=2)
+    )
+    write_report(run.run_dir, run.name, False, reason, run.metrics, run.notes)
+
+
+def _interrupted(run: _Run, exc: RunInterrupted) -> RunOutcome:
+    reason = (
+        f"interrupted ({exc}) during the {run.stage} stage; the adapter in service is unchanged"
+    )
+    log.warning("%s", reason)
+    _failed(run, reason, "interrupted")
+    return RunOutcome(
+        run.name, run.run_dir, False, reason, report=run.run_dir / "report.md", interrupted=True
+    )
 
 
 @dataclass
@@ -134,6 +162,7 @@ class _Run:
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    stage: str = "start"
 
     @property
     def collection(self) -> str | None:
@@ -152,8 +181,10 @@ def _run(run: _Run, embedder: Any, dry_run: bool, stage: Stage) -> RunOutcome:
 
     stage("base")
     base = _base_model(run)
+    _check_memory(run, base)  # before the data set: a run that cannot fit does no work
     stage("dataset")
     ds, embedder = _data(run, base, embedder)
+    _check_splits(ds)
     if dry_run:
         return _dry_run(run, ds)
     stage("train")
@@ -177,6 +208,27 @@ def _base_model(run: _Run) -> _Base:
         return len(tok(text, add_special_tokens=False)["input_ids"])
 
     return _Base(hf_dir, gguf, count_tokens)
+
+
+def _check_memory(run: _Run, base: _Base) -> None:
+    """Refuse (MemoryRefused) a CPU run whose estimated peak exceeds available memory."""
+    from finetune.memory import GB, ModelShape, check_fits
+    from finetune.train import cuda_available, use_bf16
+
+    if cuda_available():
+        return  # GPU memory is Unsloth's to manage; host memory holds little
+    peak = check_fits(ModelShape.of(base.hf_dir), run.cfg, use_bf16(run.cfg, "cpu"))
+    run.metrics["memory_estimate_gb"] = round(peak / GB, 2)
+
+
+def _check_splits(ds: Dataset) -> None:
+    if len(ds.train) < MIN_TRAIN or len(ds.heldout) < MIN_HELDOUT:
+        raise TrainingError(
+            f"The corpus is too small to retrain on: it gave {len(ds.train)} training and "
+            f"{len(ds.heldout)} held-out examples (at least {MIN_TRAIN} and {MIN_HELDOUT} "
+            "are needed to pick and judge an adapter). Index more documents, or raise "
+            "[finetune] holdout_fraction if only the held-out split is short."
+        )
 
 
 def _data(run: _Run, base: _Base, embedder: Any) -> tuple[Dataset, Any]:
@@ -245,7 +297,7 @@ def _gate(run: _Run, base: _Base, ds: Dataset, cand_gguf: Path, embedder: Any) -
     )
     questions = gate_questions(ds.heldout, cfg)
     if not questions:
-        raise TeamkbError("The held-out split is empty: raise holdout_fraction.")
+        raise TeamkbError("The held-out split has no question to ask: raise holdout_fraction.")
     service, cand = eval_pair(serve, questions, service_gen, cand_gen, embedder, run.collection)
     run.metrics["heldout"] = {"service": summary_json(service), "candidate": summary_json(cand)}
     check_s = check_c = None

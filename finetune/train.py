@@ -1,27 +1,38 @@
-"""LoRA training: Unsloth on CUDA, transformers + peft on CPU. One loop for both."""
+"""LoRA training: Unsloth on CUDA, transformers + peft on CPU, both driven by
+`transformers.Trainer` (accumulation, cosine schedule, evaluation, best-checkpoint
+selection, `EarlyStoppingCallback`).
+
+Hand-written, and why: the loss (`finetune.loss`: logits on completion positions only,
+which neither `Trainer` nor TRL 1.16 does on CPU) and the progress line
+(`finetune.progress`). TRL's `SFTTrainer` would add `datasets`, `pandas` and `pyarrow` for
+data this module already tokenises the way the engine prompts.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import logging
-import math
-import random
+import shutil
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import TeamkbError
 from finetune.config import FinetuneConfig
 from finetune.dataset import Example
+from finetune.errors import TrainingError
 
 log = logging.getLogger(__name__)
 
 
-class TrainingError(TeamkbError):
-    """Training could not run (no data, a model that does not load)."""
+__all__ = ["TrainResult", "TrainingError", "train_lora"]
+
+# Validation rows per evaluation: each costs a forward pass of ~700 tokens on CPU, and a
+# few dozen already rank checkpoints reliably.
+VAL_ROWS = 24
 
 
 @dataclass(frozen=True)
@@ -113,42 +124,25 @@ def encode(tok: Any, ex: Example, max_tokens: int) -> tuple[list[int], list[int]
     return ids, [-100] * (len(bos) + len(prompt)) + answer
 
 
-def _batches(rows: Sequence[tuple[list[int], list[int]]], size: int, pad: int, rng: random.Random):
-    import torch
-
-    order = list(range(len(rows)))
-    while True:
-        rng.shuffle(order)
-        for i in range(0, len(order), size):
-            yield _collate([rows[j] for j in order[i : i + size]], pad, torch)
-
-
-def _collate(batch: Sequence[tuple[list[int], list[int]]], pad: int, torch: Any) -> dict[str, Any]:
-    width = max(len(ids) for ids, _ in batch)
-    ids = [x + [pad] * (width - len(x)) for x, _ in batch]
-    labels = [y + [-100] * (width - len(y)) for _, y in batch]
-    mask = [[1] * len(x) + [0] * (width - len(x)) for x, _ in batch]
-    return {
-        "input_ids": torch.tensor(ids),
-        "labels": torch.tensor(labels),
-        "attention_mask": torch.tensor(mask),
-    }
+def cpu_has_bf16() -> bool:
+    """AVX512-BF16 or AMX-BF16: without them bf16 is emulated on CPU, and slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def _val_loss(
-    model: Any, rows: Sequence[tuple[list[int], list[int]]], pad: int, size: int, device: str
-) -> float:
-    import torch
+def use_bf16(cfg: FinetuneConfig, device: str) -> bool:
+    """bf16 autocast (weights stay fp32). `auto`: where the hardware has it; on CPU that
+    measured faster here (README, bench/train_throughput.py)."""
+    if cfg.bf16 != "auto":
+        return cfg.bf16 == "on"
+    if device == "cuda":
+        import torch
 
-    model.eval()
-    total, n = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, len(rows), size):
-            b = {k: v.to(device) for k, v in _collate(rows[i : i + size], pad, torch).items()}
-            total += float(model(**b).loss) * len(rows[i : i + size])
-            n += len(rows[i : i + size])
-    model.train()
-    return total / max(n, 1)
+        return bool(torch.cuda.is_bf16_supported())
+    return cpu_has_bf16()
 
 
 def train_lora(
@@ -157,121 +151,82 @@ def train_lora(
     val: Sequence[Example],
     cfg: FinetuneConfig,
     out_dir: Path,
-    *,
-    on_step: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Train, keep the adapter with the best validation loss, stop early after
     `patience` evaluations without improvement. Loss curves go to losses.csv/json."""
     import torch
+    from transformers.utils import logging as hf_logging
 
-    torch.manual_seed(cfg.seed)
+    from finetune.progress import TokenCount
+    from finetune.trainer import make_trainer, training_args
+
+    torch.manual_seed(cfg.seed)  # the LoRA's initial weights
+    hf_logging.disable_progress_bar()  # weight-loading bars: our progress line is enough
     device = "cuda" if cuda_available() else "cpu"
-    model, tok = load_unsloth(base_dir, cfg) if device == "cuda" else load_cpu(base_dir, cfg)
-    model.to(device)
-    rows, vrows = _encode_splits(tok, train, val, cfg.max_seq_tokens)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    loop = _Loop(model, device, pad, vrows, out_dir / "adapter", *_optimizer(model, cfg))
-    batches = _batches(rows, cfg.batch_size, pad, random.Random(cfg.seed))
-    model.train()
-    t0 = time.perf_counter()
-    step, stopped = 0, False
-    for step in range(1, cfg.steps + 1):
-        rec = {"step": step, "train_loss": _step(loop, next(batches)), "val_loss": None}
-        if on_step:
-            on_step(step)
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            rec["val_loss"] = _validate(loop, cfg)
-        loop.history.append(rec)
-        if loop.bad_evals >= cfg.patience:
-            stopped = True
-            log.info("early stop at step %d (best validation loss %.4f)", step, loop.best)
-            break
-    seconds = time.perf_counter() - t0
-    if not loop.adapter_dir.exists():
-        model.save_pretrained(str(loop.adapter_dir))
-    csv_path = _write_losses(out_dir, loop.history)
-    best = None if math.isinf(loop.best) else loop.best
+    with warnings.catch_warnings():
+        # deprecation notices from transformers/peft/torch are noise in a nightly log
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=UserWarning)
+        model, tok = load_unsloth(base_dir, cfg) if device == "cuda" else load_cpu(base_dir, cfg)
+        rows, vrows = _encode_splits(tok, train, val, cfg.max_seq_tokens)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+        bf16 = use_bf16(cfg, device)
+        log.info(
+            "training on %s: %d examples (%d validation), %d steps of %d (micro-batch %d), "
+            "bf16 %s, gradient checkpointing %s",
+            device, len(rows), len(vrows), cfg.steps, cfg.batch_size,
+            min(cfg.micro_batch_size, cfg.batch_size), bf16, cfg.gradient_checkpointing,
+        )  # fmt: skip
+        counter = TokenCount()
+        ckpt = out_dir / "checkpoints"
+        args = training_args(cfg, ckpt, bool(vrows), bf16, device == "cpu")
+        trainer = make_trainer(model, cfg, (rows, vrows), pad, args, counter)
+        t0 = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - t0
+    adapter_dir = out_dir / "adapter"
+    model.save_pretrained(str(adapter_dir))  # Trainer loaded the best checkpoint into it
+    shutil.rmtree(ckpt, ignore_errors=True)
+    state = trainer.state
+    best = state.best_metric if vrows else None
+    stopped = state.global_step < cfg.steps
+    if stopped:
+        log.info("early stop at step %d (best validation loss %.4f)", state.global_step, best)
+    csv_path = _write_losses(out_dir, _history(state.log_history))
     return TrainResult(
-        loop.adapter_dir, step, best, stopped, loop.tokens, seconds, device, csv_path
+        adapter_dir, state.global_step, best, stopped, counter.tokens, seconds, device, csv_path
     )
 
 
-@dataclass
-class _Loop:
-    """The training loop's state from one step to the next."""
-
-    model: Any
-    device: str
-    pad: int
-    vrows: list[tuple[list[int], list[int]]]  # validation rows; empty: no selection
-    adapter_dir: Path
-    opt: Any
-    sched: Any
-    best: float = math.inf
-    bad_evals: int = 0
-    tokens: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
+def _history(log_history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trainer's log entries as one row per step: step, train_loss, val_loss."""
+    rows: dict[int, dict[str, Any]] = {}
+    for e in log_history:
+        row = rows.setdefault(e["step"], {"step": e["step"], "train_loss": None, "val_loss": None})
+        if "loss" in e:
+            row["train_loss"] = round(float(e["loss"]), 5)
+        if "eval_loss" in e:
+            row["val_loss"] = round(float(e["eval_loss"]), 5)
+    return [
+        r
+        for r in sorted(rows.values(), key=lambda r: r["step"])
+        if r["train_loss"] is not None or r["val_loss"] is not None
+    ]
 
 
 def _encode_splits(
     tok: Any, train: Sequence[Example], val: Sequence[Example], max_tokens: int
 ) -> tuple[list[tuple[list[int], list[int]]], list[tuple[list[int], list[int]]]]:
-    """Encoded training and validation rows; validation capped at 64 to keep evaluations
-    cheap."""
+    """Encoded training and validation rows; validation capped at VAL_ROWS to keep
+    evaluations cheap."""
     rows = [r for r in (encode(tok, e, max_tokens) for e in train) if r]
-    vrows = [r for r in (encode(tok, e, max_tokens) for e in val) if r][:64]
+    vrows = [r for r in (encode(tok, e, max_tokens) for e in val) if r][:VAL_ROWS]
     if not rows:
         raise TrainingError(
             "No training example fits max_seq_tokens; raise it or use fewer passages_per_example."
         )
     return rows, vrows
-
-
-def _optimizer(model: Any, cfg: FinetuneConfig) -> tuple[Any, Any]:
-    import torch
-    from transformers import get_cosine_schedule_with_warmup
-
-    opt = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate
-    )
-    # linear warm-up over the first tenth of the steps, then cosine decay to zero
-    sched = get_cosine_schedule_with_warmup(
-        opt, num_warmup_steps=max(1, cfg.steps // 10), num_training_steps=cfg.steps
-    )
-    return opt, sched
-
-
-def _step(loop: _Loop, batch: dict[str, Any]) -> float:
-    """One optimiser step; returns the batch's training loss (rounded as logged)."""
-    import torch
-
-    b = {k: v.to(loop.device) for k, v in batch.items()}
-    loss = loop.model(**b).loss
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(loop.model.parameters(), 1.0)
-    loop.opt.step()
-    loop.sched.step()
-    loop.opt.zero_grad()
-    loop.tokens += int(b["attention_mask"].sum())
-    return round(loss.item(), 5)
-
-
-def _validate(loop: _Loop, cfg: FinetuneConfig) -> float | None:
-    """Save the adapter if it is the best so far; returns the validation loss (None
-    without validation data)."""
-    if not loop.vrows:
-        # No validation data: training loss is too noisy to select or stop on,
-        # so the latest adapter is kept and training runs all its steps.
-        loop.model.save_pretrained(str(loop.adapter_dir))
-        return None
-    v = _val_loss(loop.model, loop.vrows, loop.pad, cfg.batch_size, loop.device)
-    if v < loop.best - cfg.min_delta:
-        loop.best, loop.bad_evals = v, 0
-        loop.model.save_pretrained(str(loop.adapter_dir))
-    else:
-        loop.bad_evals += 1
-    return round(v, 5)
 
 
 def _write_losses(out_dir: Path, history: Sequence[dict[str, Any]]) -> Path:

@@ -66,7 +66,9 @@ def run_retrain(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"{'shipped' if out.shipped else 'not shipped'}: {out.reason}")
         print(f"report: {out.report}")
-    return 0
+    # 128 + SIGTERM, as a shell reports a process the signal ended: systemd and cron see
+    # that the run did not complete
+    return 143 if out.interrupted else 0
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,7 +4,12 @@ handbook): data → LoRA → evaluation → GGUF export → pointer → engine w
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,19 +22,8 @@ from engine.settings import GeneratorSettings
 from finetune.config import FinetuneConfig
 from finetune.history import history, rollback
 from finetune.pipeline import RetrainLocked, retrain, run_lock
-from tests.conftest import HANDBOOK, QUESTIONS, make_settings
-from tests.fakes.tiny import TinyModel, make_tiny_model
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
-    lines = [
-        line
-        for p in sorted(HANDBOOK.rglob("*.*"))
-        for line in p.read_text(errors="ignore").splitlines()
-        if line.strip()
-    ]
-    return make_tiny_model(lines, tmp_path_factory.mktemp("tiny"))
+from tests.conftest import QUESTIONS, make_settings
+from tests.fakes.tiny import TinyModel
 
 
 def _cfg(tiny: TinyModel, **changes) -> FinetuneConfig:
@@ -48,6 +42,7 @@ def _cfg(tiny: TinyModel, **changes) -> FinetuneConfig:
         ship_margin=-1.0,
         max_latency_ratio=0,
         learning_rate=1e-3,
+        bf16="off",  # autocast only slows a model this small down
     )
     return replace(base, **changes)
 
@@ -131,6 +126,51 @@ def test_interrupted_run_leaves_the_pointer_untouched(home_copy, embedder, tiny)
     assert read_current(home_copy) == before
     runs = list((home_copy / "finetune" / "runs").glob("*/manifest.json"))
     assert json.loads(runs[0].read_text())["status"] == "failed"
+
+
+_SIGTERM_RUN = """
+import sys
+from pathlib import Path
+from finetune.pipeline import retrain
+from tests.fakes.tiny import TinyModel
+from tests.finetune.test_retrain import _cfg, _settings
+
+tiny = TinyModel(Path(sys.argv[2]), Path(sys.argv[3]))
+out = retrain(_settings(Path(sys.argv[1]), tiny), _cfg(tiny, steps=100_000, eval_every=1000))
+print(out.reason)
+sys.exit(143 if out.interrupted else 0)
+"""
+
+
+def test_sigterm_mid_training_ends_cleanly(home_copy, tiny):
+    """systemd stopping the unit: a real process, SIGTERM once training is under way."""
+    before = AdapterPointer("old", "/x/old.gguf", "", "")
+    write_current(home_copy, before)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
+    argv = [sys.executable, "-c", _SIGTERM_RUN, str(home_copy), str(tiny.hf_dir), str(tiny.gguf)]
+    proc = subprocess.Popen(argv, env=env, cwd=root, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while "step 2/100000" not in _run_log(home_copy):  # a training step has been logged
+        assert proc.poll() is None and time.monotonic() < deadline, _run_log(home_copy)
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "interrupted (stopped by SIGTERM)" in out
+    assert read_current(home_copy) == before
+    run_dir = next((home_copy / "finetune" / "runs").iterdir())
+    assert (
+        "interrupted (stopped by SIGTERM) during the train stage"
+        in (run_dir / "report.md").read_text()
+    )
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
+    with run_lock(home_copy):  # no stale lock: the next run can start at once
+        pass
+
+
+def _run_log(home: Path) -> str:
+    logs = list((home / "finetune" / "runs").glob("*/run.log"))
+    return logs[0].read_text() if logs else ""
 
 
 def test_concurrent_run_is_refused(home_copy, tiny):
