@@ -147,15 +147,15 @@ class TeamkbServer(LanguageServer):
         settings = dataclasses.replace(engine.settings, generator=gen_settings)
         from engine import build_engine
 
-        engine = build_engine(settings, store=engine.store, embedder=engine.embedder)
-        log.info("generator: %s", backend)
-        return engine
+        return build_engine(settings, store=engine.store, embedder=engine.embedder)
 
     def _switch_generator(self, backend: str) -> None:
         engine = self._with_generator(self._engine.result(), backend)
         done: concurrent.futures.Future[Engine] = concurrent.futures.Future()
         done.set_result(engine)
         self._engine = done
+        # Logged once requests get the new engine: a client may wait for this line.
+        log.info("generator: %s", backend)
 
     def _vocabulary_known(self) -> None:
         if not self._first_vocabulary.done():
