@@ -19,6 +19,7 @@ from engine.settings import Settings
 from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent, Turn
 from knowledge.embedding import Embedder
 from knowledge.fusion import rrf_scores
+from knowledge.query import words
 from knowledge.store import KnowledgeStore, SearchMode
 from knowledge.sync import ProgressFn, SyncReport, sync_collection
 
@@ -102,9 +103,32 @@ class Engine:
         mode: SearchMode | None = None,
         path_prefix: str | None = None,
     ) -> list[Passage]:
+        return self._search(self._search_query(query), collection, k, mode, path_prefix)
+
+    def _search_query(self, query: str) -> str:
+        """A query fit to search, or InvalidQuestion saying why not. A query of only
+        common words ("how do I do it?") is fit: it finds nothing (an empty list)."""
         query = query.strip()
         if not query:
             raise InvalidQuestion("The search query is empty.")
+        limit = self.settings.max_question_chars
+        if len(query) > limit:
+            raise InvalidQuestion(
+                f"The search query is too long ({len(query)} characters; the limit is "
+                f"{limit}). Search for the words that matter."
+            )
+        if not words(query):
+            raise InvalidQuestion("The search query has no words in it, only punctuation.")
+        return query
+
+    def _search(
+        self,
+        query: str,
+        collection: str | None,
+        k: int | None = None,
+        mode: SearchMode | None = None,
+        path_prefix: str | None = None,
+    ) -> list[Passage]:
         name = self.collection_name(collection)
         passages = self.store.collection(name).search(
             text=query,
@@ -286,7 +310,8 @@ class Engine:
         own = self.search(question, collection=collection)
         if query == question:
             return own
-        expanded = self.search(query, collection=collection)
+        # The expansion joins two questions and may pass the length limit of one.
+        expanded = self._search(query, collection)
         by_id = {p.id: p for p in [*expanded, *own]}
         scores = rrf_scores([[p.id for p in own], [p.id for p in expanded]], [1.0, 1.0], k=10)
         best = sorted(scores, key=lambda pid: -scores[pid])

@@ -77,9 +77,9 @@ def build_engine(
             settings.index_location,
             embedding=EmbeddingInfo(embedder.name, embedder.dim),
             ann_min_rows=r.ann_min_rows,
-            fusion_k=r.fusion_k,
-            fts_weight=r.fts_weight,
-            candidates=r.candidates,
+            fusion=r.fusion_config(),
+            collapse_threshold=r.collapse_threshold,
+            drop_filler=r.drop_filler,
             storage_options=settings.storage_options,
         )
     if generator is None and with_generator:

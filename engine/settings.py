@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
+from knowledge.diversity import DEFAULT_THRESHOLD
+from knowledge.fusion import Fusion, FusionMethod
+
 GeneratorBackend = Literal["llamacpp", "ollama", "none"]
 
 
@@ -37,11 +40,19 @@ class RetrievalSettings:
     # "Abstention threshold", for how it was calibrated).
     min_similarity: float = 0.35
     ann_min_rows: int = 50_000
-    # Hybrid fusion (weighted RRF): see README, "Retrieval quality", for how it was chosen.
+    # Hybrid fusion: see README, "Retrieval quality", for how each default was chosen.
+    fusion: FusionMethod = "rrf"
     fusion_k: int = 10
     fts_weight: float = 0.5
     candidates: int = 20
+    # Near-copies (word 3-gram Jaccard ≥ this) collapse to the best-ranked one; 1.0: off.
+    collapse_threshold: float = DEFAULT_THRESHOLD
+    # Drop "how do I", "our", "we"… from the full-text leg's query (the vector leg keeps all).
+    drop_filler: bool = True
     chunk_chars: int = 900
+
+    def fusion_config(self) -> Fusion:
+        return Fusion(self.fusion, self.fusion_k, self.fts_weight, self.candidates)
 
 
 @dataclass(frozen=True)

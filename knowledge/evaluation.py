@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.chunking import sha1
+from knowledge.diversity import DEFAULT_THRESHOLD
 from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError
+from knowledge.fusion import DEFAULT_FUSION, Fusion
 from knowledge.store import EmbeddingInfo, KnowledgeStore, SearchMode
 
 log = logging.getLogger(__name__)
@@ -138,9 +140,9 @@ def evaluate_beir(
     scratch: Path,
     modes: Sequence[SearchMode] = ("hybrid",),
     progress: Callable[[str], None] | None = None,
-    fusion_k: int = 10,
-    fts_weight: float = 0.5,
-    candidates: int = 20,
+    fusion: Fusion = DEFAULT_FUSION,
+    collapse_threshold: float = DEFAULT_THRESHOLD,
+    drop_filler: bool = True,
 ) -> list[RetrievalScores]:
     """Index `folder` into a scratch table (reused while the corpus is unchanged) and
     score each mode over the judged queries."""
@@ -149,9 +151,9 @@ def evaluate_beir(
     store = KnowledgeStore(
         str(scratch / f"{folder.name}-{digest}"),
         embedding=EmbeddingInfo(embedder.name, embedder.dim),
-        fusion_k=fusion_k,
-        fts_weight=fts_weight,
-        candidates=candidates,
+        fusion=fusion,
+        collapse_threshold=collapse_threshold,
+        drop_filler=drop_filler,
     )
     beir = store.collection("beir")
     if beir.published_version() is None:

@@ -18,13 +18,15 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 
+from knowledge import legs
+from knowledge.diversity import DEFAULT_THRESHOLD, collapse
 from knowledge.documents import Chunk, Passage
 from knowledge.errors import (
     CollectionNotFound,
@@ -33,7 +35,10 @@ from knowledge.errors import (
     InvalidCollectionName,
     ObjectStoreDenied,
 )
+from knowledge.fusion import DEFAULT_FUSION, Fusion
+from knowledge.legs import PASSAGE_COLUMNS
 from knowledge.locking import TABLE_PREFIX, collection_lock
+from knowledge.query import fts_query, has_content
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +48,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Table metadata keys: which embedding model built the vectors of a collection.
 META_MODEL = b"teamkb.embedding_model"
 META_DIM = b"teamkb.embedding_dim"
-_PASSAGE_COLUMNS = [
-    "id", "collection", "source", "title", "heading", "line_start", "line_end", "text",
-    "updated_at",
-]  # fmt: skip
 
 
 @lru_cache(maxsize=4)
@@ -175,19 +176,19 @@ class KnowledgeStore:
         embedding: EmbeddingInfo = EmbeddingInfo("all-MiniLM-L6-v2", 384),
         ann_min_rows: int = 50_000,
         refresh_seconds: float = 2.0,
-        fusion_k: int = 10,
-        fts_weight: float = 0.5,
-        candidates: int = 20,
+        fusion: Fusion = DEFAULT_FUSION,
+        collapse_threshold: float = DEFAULT_THRESHOLD,
+        drop_filler: bool = True,
         storage_options: Mapping[str, str] | None = None,
     ) -> None:
         self.uri = uri
         self.embedding = embedding
         self.ann_min_rows = ann_min_rows
         self.refresh_seconds = refresh_seconds
-        self.fusion_k = fusion_k
-        self.fts_weight = fts_weight
-        # Hybrid search fuses at least this many candidates from each list.
-        self.candidates = candidates
+        self.fusion = fusion
+        # Near-copies (word 3-gram Jaccard at least this) collapse to the best; 1.0: off.
+        self.collapse_threshold = collapse_threshold
+        self.drop_filler = drop_filler
         self.db = connect(uri, storage_options)
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
@@ -336,7 +337,7 @@ class Collection:
 
     def passages(self) -> list[Passage]:
         """Every published chunk as a Passage, in source order."""
-        rows = self.rows(_PASSAGE_COLUMNS).to_pylist()
+        rows = self.rows(PASSAGE_COLUMNS).to_pylist()
         rows.sort(key=lambda r: (r["source"], r["line_start"]))
         return [_passage(r, score=0.0, similarity=0.0) for r in rows]
 
@@ -349,45 +350,36 @@ class Collection:
         k: int = 8,
         path_prefix: str | None = None,
     ) -> list[Passage]:
-        from knowledge.fusion import WeightedRRFReranker
-
+        """The best `k` passages, near-copies collapsed. `text` is what the user typed:
+        the full-text leg searches its words without conversational filler, and a query
+        left with no words finds nothing there (an empty list, not an error)."""
         table, _ = self._published()
+        if not has_content(text):
+            return []
         store = self.store
-        columns = [*_PASSAGE_COLUMNS, "vector"]
+        words = fts_query(text, drop_filler=store.drop_filler)
+        where = _like_prefix(path_prefix) if path_prefix else None
+        # Fetch beyond k so that collapsing near-copies still leaves k passages.
+        depth = max(k, store.fusion.candidates)
+        hits: list[tuple[dict[str, Any], float]]
         if mode == "hybrid":
-            assert vector is not None
-            q = (
-                table.search(query_type="hybrid", fts_columns="search_text")
-                .vector(vector)
-                .text(text)
-                .rerank(WeightedRRFReranker(K=store.fusion_k, fts_weight=store.fts_weight))
-            )
-            score_col = "_relevance_score"
+            if vector is None:
+                raise ValueError("hybrid search needs the query vector")
+            hits = legs.hybrid(table, words, vector, replace(store.fusion, candidates=depth),
+                               where)  # fmt: skip
         elif mode == "vector":
-            assert vector is not None
-            q = table.search(vector, query_type="vector").distance_type("cosine")
-            score_col = "_distance"
+            if vector is None:
+                raise ValueError("vector search needs the query vector")
+            hits = [(r, r["similarity"]) for r in legs.vector_leg(table, vector, depth, where)]
         elif mode == "fts":
-            q = table.search(text, query_type="fts", fts_columns="search_text")
-            score_col = "_score"
+            rows = legs.fts_leg(table, words, vector, depth, where)
+            hits = [(r, float(r["_score"])) for r in rows]
         else:
             raise ValueError(f"unknown search mode {mode!r}")
-        if path_prefix:
-            q = q.where(_like_prefix(path_prefix), prefilter=True)
-        if mode != "hybrid":
-            # Naming the score column keeps lance from warning about auto-projection; the
-            # hybrid builder cannot project scores, so it reads all columns instead.
-            q = q.select([*columns, score_col])
-        depth = max(k, store.candidates) if mode == "hybrid" else k
-        rows = q.limit(depth).to_list()[:k]
-        passages = []
-        for row in rows:
-            vec = np.asarray(row["vector"], dtype=np.float32)
-            sim = float(vec @ vector) if vector is not None else float("nan")
-            raw = float(row.get(score_col) or 0.0)
-            score = 1.0 - raw if mode == "vector" else raw
-            passages.append(_passage(row, score=score, similarity=sim))
-        return passages
+        if store.collapse_threshold < 1.0:
+            hits = collapse(hits, lambda h: str(h[0]["text"]), limit=k,
+                            threshold=store.collapse_threshold)  # fmt: skip
+        return [_passage(r, score=s, similarity=r["similarity"]) for r, s in hits[:k]]
 
     def writer(self) -> CollectionWriter:
         """A writer on the latest version (created empty if the collection is new)."""

@@ -1,5 +1,5 @@
-"""`teamkb eval retrieval --beir DIR`; `eval answers` and `make-questions` come from
-`teamkb.commands.eval_answers`."""
+"""`teamkb eval retrieval --beir DIR | --questions FILE`; `eval answers` and
+`make-questions` come from `teamkb.commands.eval_answers`."""
 
 from __future__ import annotations
 
@@ -12,12 +12,24 @@ from engine.settings import Settings
 from teamkb.commands.eval_answers import register_eval
 from teamkb.render import dumps
 
+_MODES = {"hybrid", "vector", "fts"}
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("eval", help="measure retrieval and answer quality")
     esub = p.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
-    r = esub.add_parser("retrieval", help="nDCG@10 / Recall@10 / Recall@100 on a BEIR folder")
-    r.add_argument("--beir", type=Path, required=True, help="folder with corpus.jsonl etc.")
+    r = esub.add_parser(
+        "retrieval",
+        help="nDCG@10 / Recall@10 / Recall@100 on a BEIR folder, or file recall@5 and "
+        "fact recall@3 on a questions file",
+    )
+    what = r.add_mutually_exclusive_group(required=True)
+    what.add_argument("--beir", type=Path, help="folder with corpus.jsonl etc.")
+    what.add_argument(
+        "--questions", type=Path, action="append",
+        help="questions file (`eval answers` format), searched in --collection; repeatable",
+    )  # fmt: skip
+    r.add_argument("--collection", help="collection the questions are asked of")
     r.add_argument(
         "--mode", default="hybrid",
         help="hybrid, vector, fts, or a comma-separated list (e.g. hybrid,vector,fts)",
@@ -28,32 +40,68 @@ def register(sub: Any) -> None:
 
 
 def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge.embedding import SentenceTransformerEmbedder
-    from knowledge.evaluation import evaluate_beir
-
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
-    bad = [m for m in modes if m not in {"hybrid", "vector", "fts"}]
+    bad = [m for m in modes if m not in _MODES]
     if bad:
         print(f"teamkb: unknown mode(s) {', '.join(bad)}: use hybrid, vector, fts", file=sys.stderr)
         return 2
+    if args.questions:
+        return _run_questions(args, settings, modes)
+    return _run_beir(args, settings, modes)
+
+
+def _run_beir(args: argparse.Namespace, settings: Settings, modes: list[str]) -> int:
+    from knowledge.embedding import SentenceTransformerEmbedder
+    from knowledge.evaluation import evaluate_beir
+
+    r = settings.retrieval
     results = evaluate_beir(
         args.beir,
         embedder=SentenceTransformerEmbedder(),
         scratch=settings.home / "eval",
-        modes=modes,
+        modes=modes,  # type: ignore[arg-type]
         progress=lambda msg: print(msg, file=sys.stderr),
-        fusion_k=settings.retrieval.fusion_k,
-        fts_weight=settings.retrieval.fts_weight,
-        candidates=settings.retrieval.candidates,
+        fusion=r.fusion_config(),
+        collapse_threshold=r.collapse_threshold,
+        drop_filler=r.drop_filler,
     )
     if args.json:
         out = [r.to_json() for r in results]
         print(dumps(out[0] if len(out) == 1 else out))
         return 0
     print(f"{'mode':8} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'queries':>8} {'p50 ms':>7}")
-    for r in results:
+    for s in results:
         print(
-            f"{r.mode:8} {r.ndcg_at_10:8.4f} {r.recall_at_10:7.4f} {r.recall_at_100:7.4f} "
-            f"{r.queries:8d} {r.median_latency_ms:7.1f}"
+            f"{s.mode:8} {s.ndcg_at_10:8.4f} {s.recall_at_10:7.4f} {s.recall_at_100:7.4f} "
+            f"{s.queries:8d} {s.median_latency_ms:7.1f}"
+        )
+    return 0
+
+
+def _run_questions(args: argparse.Namespace, settings: Settings, modes: list[str]) -> int:
+    from engine import build_engine
+    from engine.evaluation import load_questions
+    from engine.evaluation.retrieval import evaluate_questions, test_set_name
+
+    engine = build_engine(settings, with_generator=False)
+    results = []
+    for path in args.questions:
+        questions = load_questions(path)
+        for mode in modes:
+            name = test_set_name(path)
+            scores = evaluate_questions(
+                engine, questions, test_set=name, collection=args.collection, mode=mode
+            )
+            results.append(scores)
+    if args.json:
+        out = [s.to_json() for s in results]
+        print(dumps(out[0] if len(out) == 1 else out))
+        return 0
+    print(f"{'test set':18} {'mode':7} {'file R@5':>9} {'fact R@3':>9} {'questions':>9} "
+          f"{'p50 ms':>7}")  # fmt: skip
+    for s in results:
+        print(
+            f"{s.test_set:18} {s.mode:7} {s.file_recall_at_5:9.3f} {s.fact_recall_at_3:9.3f} "
+            f"{s.questions:9d} {s.median_latency_ms:7.1f}"
         )
     return 0

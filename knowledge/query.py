@@ -1,0 +1,74 @@
+"""The full-text leg's query: words only, conversational filler dropped.
+
+People ask the way they talk in Slack ("how do I …", "our staging", "is there a way
+to …"). The full-text index already drops the classic English stop words ("the", "of"),
+but not question words and pronouns, which then match every page that talks to its
+reader and push exact terms (config keys, flags) down. The vector leg keeps the whole
+question: the embedding model reads phrasing, BM25 only counts words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+# Words that say how something is asked, not what about. Kept to pronouns, question
+# words, auxiliaries and chat politeness: corpus-independent on purpose.
+FILLER = frozenset(
+    """
+    i im i'm i've me my mine myself we we're we've our ours us you your yours
+    how what whats what's which who whom whose why where when
+    do does did doing done can could should would will shall may might must
+    is are was were be been being am has have had having
+    there here way ways want wants wanted need needs needed get gets got getting
+    please hey hi thanks anyone someone somebody anybody something anything
+    just really actually still also ever again too very some any
+    a an the of to in on for at by with from about into and or but if so than
+    it its it's this that these those them they their then as such no not
+    """.split()  # noqa: SIM905 (a word list reads better as prose)
+)
+# Runs of letters/digits, keeping inner dots, dashes, underscores and slashes
+# (`pull.rebase`, `force-with-lease`, `api/v1.24`); unicode letters count (café, 設定).
+_WORD = re.compile(r"\w(?:[\w.\-/]*\w)?")
+# A query that long is a pasted document; BM25 over thousands of terms is slow and
+# means nothing, so only its first words are searched.
+MAX_TERMS = 64
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def fts_query(text: str, *, drop_filler: bool = True) -> str:
+    """The words of `text` to full-text search, or "" when none are left (then the
+    full-text leg has nothing to find and is skipped)."""
+    kept = [w for w in words(text) if not (drop_filler and w.lower() in FILLER)]
+    return " ".join(kept[:MAX_TERMS])
+
+
+def has_content(text: str) -> bool:
+    """Whether `text` has a word that is not filler or a stop word: a query without
+    one ("how do I do it?") is about nothing, and every passage would match it."""
+    return bool(fts_query(text))
+
+
+def expansion_terms(
+    texts: Sequence[str], weights: Sequence[float], query: str, *, terms: int = 10
+) -> list[str]:
+    """RM3-style feedback terms: each top document's term distribution, weighted by its
+    retrieval score, summed; the query's own words and filler left out."""
+    seen = {w.lower() for w in words(query)}
+    total: defaultdict[str, float] = defaultdict(float)
+    for text, weight in zip(texts, weights, strict=True):
+        counts = Counter(_candidates(words(text.lower()), seen))
+        n = sum(counts.values()) or 1
+        for term, c in counts.items():
+            total[term] += weight * c / n
+    return sorted(total, key=lambda t: -total[t])[:terms]
+
+
+def _candidates(tokens: Iterable[str], skip: set[str]) -> Iterable[str]:
+    for t in tokens:
+        if len(t) > 2 and not t.isdigit() and t not in FILLER and t not in skip:
+            yield t
