@@ -48,7 +48,7 @@ class RetrievalSettings:
     # Near-copies (word 3-gram Jaccard ≥ this) collapse to the best-ranked one; 1.0: off.
     collapse_threshold: float = DEFAULT_THRESHOLD
     # Drop "how do I", "our", "we"… from the full-text leg's query (the vector leg keeps all).
-    drop_filler: bool = True
+    drop_filler: bool = False
     chunk_chars: int = 900
 
     def fusion_config(self) -> Fusion:

@@ -142,7 +142,7 @@ def evaluate_beir(
     progress: Callable[[str], None] | None = None,
     fusion: Fusion = DEFAULT_FUSION,
     collapse_threshold: float = DEFAULT_THRESHOLD,
-    drop_filler: bool = True,
+    drop_filler: bool = False,
 ) -> list[RetrievalScores]:
     """Index `folder` into a scratch table (reused while the corpus is unchanged) and
     score each mode over the judged queries."""

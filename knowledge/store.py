@@ -178,7 +178,7 @@ class KnowledgeStore:
         refresh_seconds: float = 2.0,
         fusion: Fusion = DEFAULT_FUSION,
         collapse_threshold: float = DEFAULT_THRESHOLD,
-        drop_filler: bool = True,
+        drop_filler: bool = False,
         storage_options: Mapping[str, str] | None = None,
     ) -> None:
         self.uri = uri
