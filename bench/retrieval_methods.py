@@ -1,0 +1,148 @@
+"""Every retrieval method in the README's table, on the BEIR subsamples and the
+fact-recall question sets: candidate lists are fetched once per query (vector, full
+text, filler-free full text, RM3-style feedback), then fused offline with
+`knowledge.fusion` for each method.
+
+    python bench/retrieval_methods.py [--beir-root ../shared/bench/beir]
+        [--qa gitdoc=../shared/bench/qa/git-doc/questions.jsonl]
+        [--qa handbook=examples/handbook-questions.jsonl]
+
+The question sets search the configured index (`teamkb index … --collection NAME`);
+BEIR folders are indexed into the `eval` scratch folder on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import machine
+from engine.evaluation import load_questions
+from engine.evaluation.answers import keyword_recall
+from knowledge.diversity import collapse
+from knowledge.embedding import SentenceTransformerEmbedder
+from knowledge.evaluation import index_beir_corpus, ndcg_at_k, read_jsonl, read_qrels
+from knowledge.fusion import Fusion, fuse
+from knowledge.query import expansion_terms, fts_query
+from knowledge.store import EmbeddingInfo, KnowledgeStore
+from teamkb.config import load_settings
+
+DEPTH = 20
+# (label, fusion or None for a single leg, full-text list, collapse)
+METHODS: list[tuple[str, Fusion | str, str, bool]] = [
+    ("vector only", "vector", "raw", False),
+    ("full text only", "fts", "raw", False),
+    ("RRF K=10 w=0.5 (default)", Fusion("rrf", 10, 0.5), "raw", False),
+    ("+ near-copy collapse (default)", Fusion("rrf", 10, 0.5), "raw", True),
+    ("RRF w=0.75", Fusion("rrf", 10, 0.75), "raw", False),
+    ("RRF w=1.0", Fusion("rrf", 10, 1.0), "raw", False),
+    ("RRF K=60 w=1.0", Fusion("rrf", 60, 1.0), "raw", False),
+    ("convex alpha 0.5", Fusion("convex", fts_weight=1.0), "raw", False),
+    ("convex alpha 0.67", Fusion("convex", fts_weight=0.5), "raw", False),
+    ("convex alpha 0.75", Fusion("convex", fts_weight=1 / 3), "raw", False),
+    ("filler dropped", Fusion("rrf", 10, 0.5), "filler", False),
+    ("filler dropped, w=0.75", Fusion("rrf", 10, 0.75), "filler", False),
+    ("RM3 10 terms top 5 boost 0.3", Fusion("rrf", 10, 0.5), "rm3", False),
+]
+
+
+def legs(table: Any, embedder: Any, rows: dict[str, dict[str, Any]], text: str) -> dict:
+    from lancedb.query import BooleanQuery, MatchQuery, Occur
+
+    def fts(q: Any) -> list[tuple[str, float]]:
+        kw = {"fts_columns": "search_text"} if isinstance(q, str) else {}
+        if isinstance(q, str) and not q:
+            return []
+        res = table.search(q, query_type="fts", **kw).select(["id", "_score"]).limit(DEPTH)
+        return [(r["id"], float(r["_score"])) for r in res.to_list()]
+
+    vec = embedder.embed_query(text)
+    vres = table.search(vec, query_type="vector").distance_type("cosine")
+    vector = [(r["id"], 1 - r["_distance"]) for r in vres.select(["id", "_distance"])
+              .limit(DEPTH).to_list()]  # fmt: skip
+    stripped = fts_query(text)
+    filler = fts(stripped)
+    out = {"vector": vector, "raw": fts(fts_query(text, drop_filler=False)), "filler": filler}
+    top = filler[:5]
+    terms = expansion_terms([rows[i]["search_text"] for i, _ in top], [s for _, s in top],
+                            stripped)  # fmt: skip
+    out["rm3"] = filler
+    if top and terms:
+        q = BooleanQuery([(Occur.SHOULD, MatchQuery(stripped, "search_text", boost=1.0)),
+                          (Occur.SHOULD, MatchQuery(" ".join(terms), "search_text",
+                                                    boost=0.3))])  # fmt: skip
+        out["rm3"] = fts(q)
+    return out
+
+
+def ranked(method: tuple[str, Fusion | str, str, bool], cand: dict, rows: dict) -> list[str]:
+    _, how, leg, dedup = method
+    if isinstance(how, str):
+        ids = [i for i, _ in cand[how if how == "vector" else leg]]
+    else:
+        ids = [i for i, _ in fuse(cand["vector"], cand[leg], how)]
+    if dedup:
+        ids = collapse(ids, lambda i: str(rows[i]["search_text"]), limit=10)
+    return ids
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--beir-root", type=Path, default=Path("../shared/bench/beir"))
+    ap.add_argument("--qa", action="append", default=[])
+    args = ap.parse_args()
+    settings = load_settings()
+    embedder = SentenceTransformerEmbedder()
+    info = EmbeddingInfo(embedder.name, embedder.dim)
+    print(f"machine: {machine()}")
+    results: dict[str, dict[str, str]] = {m[0]: {} for m in METHODS}
+    for folder in sorted(p for p in args.beir_root.iterdir() if p.is_dir()):
+        digest = hashlib.sha1((folder / "corpus.jsonl").read_bytes()).hexdigest()[:16]
+        store = KnowledgeStore(str(settings.home / "eval" / f"{folder.name}-{digest}"),
+                               embedding=info)  # fmt: skip
+        if store.collection("beir").published_version() is None:
+            index_beir_corpus(store, embedder, folder / "corpus.jsonl")
+        coll = store.collection("beir")
+        table, _ = coll._published()
+        rows = {r["id"]: r for r in coll.rows(["id", "source", "search_text"]).to_pylist()}
+        qrels = read_qrels(folder / "qrels" / "test.tsv")
+        queries = {str(q["_id"]): str(q["text"]) for q in read_jsonl(folder / "queries.jsonl")}
+        judged = [(qid, queries[qid]) for qid in qrels if qid in queries]
+        cands = [(qid, legs(table, embedder, rows, text)) for qid, text in judged]
+        for m in METHODS:
+            total = sum(
+                ndcg_at_k([rows[i]["source"] for i in ranked(m, c, rows)[:10]], qrels[qid])
+                for qid, c in cands
+            )
+            results[m[0]][folder.name] = f"{total / len(cands):.3f}"
+    for spec in args.qa:
+        name, path = spec.split("=", 1)
+        store = KnowledgeStore(settings.index_location, embedding=info)
+        coll = store.collection(name)
+        table, _ = coll._published()
+        cols = ["id", "source", "text", "search_text"]
+        rows = {r["id"]: r for r in coll.rows(cols).to_pylist()}
+        qs = [q for q in load_questions(Path(path)) if q.kind == "answerable"]
+        cands = [(q, legs(table, embedder, rows, q.question)) for q in qs]
+        for m in METHODS:
+            files = facts = 0
+            for q, c in cands:
+                top = ranked(m, c, rows)
+                files += bool(set(q.gold) & {rows[i]["source"] for i in top[:5]})
+                text = "\n".join(rows[i]["text"] for i in top[:3])
+                facts += keyword_recall(text, q.answer_keywords) == 1.0
+            results[m[0]][name] = f"{files / len(qs):.3f} / {facts / len(qs):.3f}"
+    sets = list(next(iter(results.values())))
+    print("| method | " + " | ".join(sets) + " |")
+    print("|---" * (len(sets) + 1) + "|")
+    for label, by_set in results.items():
+        print(f"| {label} | " + " | ".join(by_set[s] for s in sets) + " |")
+
+
+if __name__ == "__main__":
+    main()
