@@ -33,12 +33,14 @@ def main() -> None:
     r = settings.retrieval
     embedder = SentenceTransformerEmbedder()
     print(f"machine: {machine()}")
-    print(f"fusion: weighted RRF K={r.fusion_k}, full-text weight {r.fts_weight}\n")
+    print(f"fusion: {r.fusion} K={r.fusion_k}, full-text weight {r.fts_weight}, "
+          f"near-copy collapse {r.collapse_threshold}\n")  # fmt: skip
     print(f"{'set':18} {'mode':7} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'queries':>8}")
     for folder in sorted(p for p in args.beir_root.iterdir() if p.is_dir()):
         scores = evaluate_beir(
             folder, embedder=embedder, scratch=settings.home / "eval", modes=MODES,
-            fusion_k=r.fusion_k, fts_weight=r.fts_weight, candidates=r.candidates,
+            fusion=r.fusion_config(), collapse_threshold=r.collapse_threshold,
+            drop_filler=r.drop_filler,
         )  # fmt: skip
         for s in scores:
             print(
