@@ -128,6 +128,26 @@ def _trim(text: str, budget: int) -> str:
     return cut.rstrip() + " … _(trimmed: see the sources)_"
 
 
+MAX_QUOTE_CHARS = 600  # per quote in Slack: the engine's quotes are ~300, this bounds odd ones
+
+
+def quote_block(answer: Answer) -> Block | None:
+    """The exact doc lines behind the answer, as a Slack quote block under it: one
+    `>` line per file line, each quote tagged with its citation number and lines."""
+    if not answer.cites_sources:
+        return None
+    parts = []
+    for c in answer.citations[:MAX_SOURCES]:
+        if not c.quote:
+            continue
+        body = escape(c.quote[:MAX_QUOTE_CHARS])
+        lines = [f"&gt; {ln.strip()}" for ln in body.split("\n") if ln.strip()]
+        parts.append(f"[{c.n}] `{escape(c.location)}`\n" + "\n".join(lines))
+    if not parts:
+        return None
+    return _section("\n".join(parts)[:SECTION_CHARS])
+
+
 def warning(answer: Answer) -> str:
     if not (answer.unsupported or answer.degraded or answer.abstained):
         return ""
@@ -147,6 +167,9 @@ def answer_blocks(
     if asked_by:
         head.append(_context([f"<@{asked_by}> asked: {escape(answer.question)}"[:SECTION_CHARS]]))
     tail: list[Block] = []
+    quotes = quote_block(answer)
+    if quotes is not None:
+        tail.append(quotes)
     warn = warning(answer)
     if warn:
         tail.append(_context([warn[:SECTION_CHARS]]))

@@ -9,14 +9,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from engine.abstention import decline_reason, signals
 from engine.cache import AnswerCache
 from engine.citations import check_citations, ground
 from engine.errors import ConfigError, GeneratorUnavailable, InvalidQuestion
+from engine.evidence import Evidence, EvidenceSet, select_evidence, sentence_lines
 from engine.followups import retrieval_query
 from engine.ports import Generator
 from engine.prompting import PROMPT_VERSION, build_prompt, is_declined, prompt_budget
 from engine.settings import Settings
 from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent, Turn
+from engine.verify import verify
 from knowledge.embedding import Embedder
 from knowledge.fusion import rrf_scores
 from knowledge.query import words
@@ -28,9 +31,12 @@ log = logging.getLogger(__name__)
 ABSTAIN_TEXT = "The docs don't cover this. The closest passages are listed below."
 MODEL_DECLINED_TEXT = "No answer could be written from the closest passages; they are listed below."
 DEGRADED_TEXT = "The model is unavailable, so here are the most relevant passages."
-UNSUPPORTED_NOTICE = (
-    "No passage supports this answer: check it against the passages the model was given."
+# When nothing the model wrote survives the checks, the answer is the evidence itself.
+EVIDENCE_INTRO = "The docs say:"
+UNBACKED_NOTICE = (
+    "The model's answer was not backed by the cited lines, so here is what the docs say."
 )
+REMOVED_NOTICE = "Removed {n} sentence(s) of the model's answer that the cited lines do not back."
 
 
 class Engine:
@@ -208,10 +214,9 @@ class Engine:
         passages = self._retrieve(request.question, request.query, request.collection)
         timings = {"retrieval": time.perf_counter() - t1}
         run = _Run(request, passages, timings, t0)
-        best = max((p.similarity for p in passages), default=0.0)
-        if best < self.settings.retrieval.min_similarity:
-            notice = f"No passage is relevant enough (best similarity {best:.2f})."
-            yield StreamEvent(answer=self._finish(run, self._abstain(run, notice)))
+        reason = self._select(run)
+        if reason:
+            yield StreamEvent(answer=self._finish(run, self._abstain(run, reason)))
             return
         if self.generator is None:
             yield StreamEvent(answer=self._degraded(run, ""))
@@ -223,10 +228,26 @@ class Engine:
                     log.info("generation cancelled by the caller")
                     return
         except GeneratorUnavailable as exc:
-            log.warning("generator failed, answering with sources only: %s", exc)
+            log.warning("generator failed, answering with the evidence only: %s", exc)
             yield StreamEvent(answer=self._degraded(run, str(exc)))
             return
         yield StreamEvent(answer=self._finish(run, self._check(run)))
+
+    def _select(self, run: _Run) -> str:
+        """Pick the evidence sentences of the prompt's passages (one embedding batch),
+        then decide whether to decline: returns the reason to, or ''."""
+        t = time.perf_counter()
+        top = run.passages[: self.settings.retrieval.prompt_passages]
+        run.evidence = select_evidence(run.request.question, top, self.embedder)
+        run.timings["evidence"] = time.perf_counter() - t
+        best = max((p.similarity for p in run.passages), default=0.0)
+        if best < self.settings.retrieval.min_similarity:
+            return f"No passage is relevant enough (best similarity {best:.2f})."
+        return decline_reason(
+            run.request.question,
+            signals(best, run.evidence),
+            min_confidence=self.settings.retrieval.min_confidence,
+        )
 
     def _request(
         self, question: str, collection: str | None, history: Sequence[Turn] | None
@@ -242,6 +263,7 @@ class Engine:
                 " ".join(question.lower().split()), " ".join(query.lower().split()), name, version,
                 gen.model if gen else "", gen.adapter if gen else "", PROMPT_VERSION,
                 self.settings.retrieval.k, self.settings.retrieval.min_similarity,
+                self.settings.retrieval.min_confidence,
             )  # fmt: skip
         return _Request(question, query, name, key)
 
@@ -278,23 +300,41 @@ class Engine:
         run.timings["generation"] = time.perf_counter() - t3
 
     def _check(self, run: _Run) -> Answer:
-        """Keep only citations of passages that were given, and the answer only if it is
-        one: a model that found nothing abstains, and an answer citing nothing is flagged."""
+        """Keep only the sentences the cited passages back (see engine.verify); a model
+        that found nothing abstains, and when nothing survives the answer is the
+        evidence itself, never a sentence the docs don't back."""
         used = run.used
-        # Support must come from a passage's body: a copied header line proves nothing.
-        grounded = ground("".join(run.parts), [p.text for p in used])
-        checked = check_citations(grounded, len(used))
-        citations = tuple(self._citation(new, used[old - 1]) for new, old in
-                          enumerate(checked.used, start=1))  # fmt: skip
-        if not checked.text or is_declined(checked.text):
+        raw = "".join(run.parts)
+        if not raw.strip() or is_declined(raw):
             notice = "The model found no answer in the closest passages."
             return self._answer(run, MODEL_DECLINED_TEXT, self._sources(used), abstained=True,
                                 notice=notice)  # fmt: skip
-        if not citations:
-            # Nothing to cite, but the user still needs the passages to check it against.
-            return self._answer(run, checked.text, self._sources(used), unsupported=True,
-                                notice=UNSUPPORTED_NOTICE)  # fmt: skip
-        return self._answer(run, checked.text, citations)
+        # Small models cite wrong or not at all: re-cite each sentence where its words
+        # are (a copied passage header proves nothing), then check what it claims.
+        texts = [p.text for p in used]
+        verdicts = verify(ground(raw, texts), texts, run.evidence)
+        kept = [v for v in verdicts if v.ok]
+        if not kept:
+            return self._evidence_answer(run, UNBACKED_NOTICE)
+        checked = check_citations(" ".join(v.sentence for v in kept), len(used))
+        citations = []
+        for new, old in enumerate(checked.used, start=1):
+            claim = " ".join(v.sentence for v in kept if old in v.cited)
+            ev = run.evidence.for_claim(old - 1, claim)
+            citations.append(self._citation(new, used[old - 1], ev))
+        dropped = len(verdicts) - len(kept)
+        notice = REMOVED_NOTICE.format(n=dropped) if dropped else ""
+        return self._answer(run, checked.text, tuple(citations), notice=notice)
+
+    def _evidence_answer(self, run: _Run, notice: str, **flags: Any) -> Answer:
+        """The best evidence sentence, quoted and cited: what the docs say, verbatim."""
+        best = run.evidence.best()
+        if best is None:
+            return self._answer(run, DEGRADED_TEXT, self._sources(run.passages), notice=notice,
+                                **flags)  # fmt: skip
+        cite = self._citation(1, run.passages[best.passage], best)
+        text = f'{EVIDENCE_INTRO} "{" ".join(best.sentence.text.split())}" [1]'
+        return self._answer(run, text, (cite,), notice=notice, **flags)
 
     def _finish(self, run: _Run, answer: Answer) -> Answer:
         key = run.request.cache_key
@@ -329,25 +369,31 @@ class Engine:
             )
         return question
 
-    def _citation(self, n: int, p: Passage) -> Citation:
+    def _citation(self, n: int, p: Passage, ev: Evidence | None = None) -> Citation:
+        quote, lines, url = "", None, p.url
+        if ev is not None:
+            quote, lines = ev.sentence.text, sentence_lines(p, ev.sentence)
+            url = self.citation_url(p.collection, p.source, *lines) or p.url
         return Citation(
             n=n,
             source=p.source,
             title=p.title,
             heading=p.heading,
             lines=p.lines,
-            url=p.url,
+            url=url,
             collection=p.collection,
             snippet=p.text[:280],
             updated_at=p.updated_at,
+            quote=quote,
+            quote_lines=lines,
         )
 
     def _degraded(self, run: _Run, reason: str) -> Answer:
-        notice = "The model is unavailable right now; showing the sources only."
+        """No model (or a failing one): the evidence is still an answer a person can check."""
+        notice = "The model is unavailable right now; showing what the docs say."
         if reason:
             notice = f"{notice} ({reason})"
-        return self._answer(run, DEGRADED_TEXT, self._sources(run.passages), degraded=True,
-                            notice=notice)  # fmt: skip
+        return self._evidence_answer(run, notice, degraded=True)
 
     def _sources(self, passages: Sequence[Passage]) -> tuple[Citation, ...]:
         return tuple(self._citation(i, p) for i, p in enumerate(passages, start=1))
@@ -387,4 +433,6 @@ class _Run:
     timings: dict[str, float]
     t0: float
     used: list[Passage] = field(default_factory=list)  # the passages the prompt holds
+    # sentences of the prompt's passages, best first (passage indices match `used`)
+    evidence: EvidenceSet = field(default_factory=lambda: EvidenceSet((), 0.0, 0.0, ()))
     parts: list[str] = field(default_factory=list)  # the model's words so far

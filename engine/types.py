@@ -43,24 +43,36 @@ class Citation:
     collection: str = ""
     snippet: str = ""
     updated_at: str = ""
+    # The exact doc text that backs the answer (a sentence, list item or table row, at
+    # most ~300 characters) and its own file lines, narrower than the passage's `lines`.
+    quote: str = ""
+    quote_lines: tuple[int, int] | None = None
 
     @property
     def location(self) -> str:
-        return location(self.source, self.lines)
+        """Where to look: the quote's lines when there is a quote, else the passage's."""
+        return location(self.source, self.quote_lines or self.lines)
 
     def to_record(self) -> dict[str, Any]:
         """Every field, for stores that read the citation back (`Answer.from_json`)."""
-        return {**asdict(self), "lines": list(self.lines)}
+        ql = list(self.quote_lines) if self.quote_lines else None
+        return {**asdict(self), "lines": list(self.lines), "quote_lines": ql}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """For users and scripts: `lines` are the quote's lines when there is a quote
+        (`passage_lines` keeps the whole passage's span)."""
+        out: dict[str, Any] = {
             "n": self.n,
             "source": self.source,
             "title": self.title,
             "heading": self.heading,
-            "lines": list(self.lines),
+            "lines": list(self.quote_lines or self.lines),
             "url": self.url,
         }
+        if self.quote:
+            out["quote"] = self.quote
+            out["passage_lines"] = list(self.lines)
+        return out
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,9 @@ class Answer:
                 n=c["n"], source=c["source"], title=c["title"], heading=c["heading"],
                 lines=(c["lines"][0], c["lines"][1]), url=c.get("url"),
                 collection=c.get("collection", ""), snippet=c.get("snippet", ""),
-                updated_at=c.get("updated_at", ""),
+                updated_at=c.get("updated_at", ""), quote=c.get("quote", ""),
+                quote_lines=(c["quote_lines"][0], c["quote_lines"][1]) if c.get("quote_lines")
+                else None,
             )
             for c in data["citations"]
         )  # fmt: skip

@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import random
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from engine.evaluation.questions import (
     question_for,
     unanswerable_questions,
 )
+from engine.evidence import Sentence, split_sentences
 from engine.prompting import DECLINE, build_prompt
 from engine.types import Passage
 from finetune.config import FinetuneConfig
@@ -82,19 +82,21 @@ class Dataset:
         return out
 
 
-def _clean(text: str) -> str:
-    text = re.sub(r"^#+\s*", "", text, flags=re.M)
-    return " ".join(text.replace("**", "").split())
+def supporting_sentence(c: Passage, keywords: Sequence[str]) -> str:
+    """The passage's sentence (list item, table row) holding the most keywords, as the
+    engine quotes it (engine.evidence): exact doc text, whitespace folded."""
+    sentences = split_sentences(c.text) or [Sentence(0, len(c.text), c.text)]
+    best = max(sentences, key=lambda s: sum(1 for k in keywords if k.lower() in s.text.lower()))
+    return " ".join(best.text.split())
 
 
 def cited_answer(c: Passage, n: int, keywords: Sequence[str]) -> str:
-    """'According to [n], <the sentence that holds the facts>.' like the worked example."""
-    sentences = re.split(r"(?<=[.!?])\s+", _clean(c.text))
-    pick = next((s for s in sentences if any(k in s for k in keywords)), sentences[0])
-    pick = pick.rstrip(".!?:; ")[:300]
-    if pick and pick[0].isupper() and not pick[:2].isupper():
-        pick = pick[0].lower() + pick[1:]
-    return f"According to [{n}], {pick}."
+    """The supporting sentence, verbatim, cited: what the engine's checks keep (every
+    token is in the passage), so the model learns to pick the right line, not to
+    paraphrase it."""
+    pick = supporting_sentence(c, keywords).rstrip(" ")
+    tail = pick[-1] if pick[-1:] in ".!?" else "."
+    return f"{pick.rstrip('.!?:; ')} [{n}]{tail}"
 
 
 def split_of(question: str, fraction: float) -> str:

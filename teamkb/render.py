@@ -11,10 +11,14 @@ if TYPE_CHECKING:  # annotations only: engine.types pulls in pyarrow
 
 
 def citation_line(c: Citation) -> str:
+    """The source, its exact lines, and the quote that backs the answer (exact doc text,
+    one `>` line per file line)."""
     head = f"{c.title} › {c.heading}" if c.heading else c.title
     line = f"  [{c.n}] {head} — {c.location}"
     if c.url:
         line += f"\n      {c.url}"
+    if c.quote:
+        line += "".join(f"\n      > {q.rstrip()}" for q in c.quote.split("\n"))
     return line
 
 

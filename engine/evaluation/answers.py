@@ -25,7 +25,8 @@ from engine.types import Prompt
 
 log = logging.getLogger(__name__)
 
-CONFIG_NAMES = ("base", "rag", "adapter", "hybrid")
+# "evidence": retrieval and evidence selection alone (no model): the bar a model must beat.
+CONFIG_NAMES = ("base", "rag", "adapter", "hybrid", "evidence")
 Kind = Literal["answerable", "unanswerable"]
 RECALL_K = 5
 
@@ -107,6 +108,12 @@ def keyword_recall(text: str, keywords: Sequence[str]) -> float | None:
     return sum(1 for k in keywords if _norm(k) in hay) / len(keywords)
 
 
+def fact_shown(shown: str, keywords: Sequence[str]) -> bool | None:
+    """Every answer keyword appears in what the user reads (answer plus quotes)."""
+    recall = keyword_recall(shown, keywords)
+    return None if recall is None else recall == 1.0
+
+
 def citation_validity(text: str, n_passages: int) -> float | None:
     """Share of markers that point at a passage the prompt held; None without markers."""
     found = markers(text)
@@ -172,7 +179,7 @@ class RecordingGenerator:
 @dataclass(frozen=True)
 class EvalConfig:
     name: str
-    generator: Generator
+    generator: Generator | None  # None: evidence selection alone
     retrieval: bool
 
 
@@ -191,6 +198,9 @@ class Outcome:
     citation_validity: float | None = None
     abstention_correct: bool | None = None  # only for unanswerable questions
     error: str = ""
+    fact_shown: bool | None = None  # answerable: every keyword in answer + quotes
+    confidently_wrong: bool = False  # shown as an answer without the fact, or not answerable
+    fact_recall: bool | None = None  # answerable: every keyword in the passages given
 
 
 def grade(
@@ -205,12 +215,20 @@ def grade(
     latency_s: float,
     tokens: int,
     error: str = "",
+    quotes: str = "",
+    passages_text: str | None = None,
 ) -> Outcome:
     """Score one answer. `raw` is the model's output (markers as written), `shown` what
-    the user saw; keywords are looked for in both so engine clean-up costs nothing.
+    the user saw; keyword recall looks in both so engine clean-up costs nothing, but
+    "fact shown" only in what the user reads: `shown` plus the citations' `quotes`.
     An answer that opens by declining counts as abstaining (the engine's own check)."""
     abstained = abstained or is_declined(shown or raw)
     answerable = q.kind == "answerable"
+    shown_fact = fact_shown(f"{shown}\n{quotes}", q.answer_keywords) if answerable else None
+    wrong = not abstained and not error and (not answerable or not shown_fact)
+    in_passages = None
+    if answerable and passages_text is not None:
+        in_passages = fact_shown(passages_text, q.answer_keywords)
     return Outcome(
         question_id=q.id,
         config=config,
@@ -225,6 +243,9 @@ def grade(
         citation_validity=citation_validity(raw, len(passage_sources)),
         abstention_correct=None if answerable else abstained,
         error=error,
+        fact_shown=shown_fact,
+        confidently_wrong=wrong,
+        fact_recall=in_passages,
     )
 
 
@@ -263,57 +284,63 @@ def evaluate(
     settings = replace(settings, answer_cache=False)  # a cached answer has no latency
     outcomes: list[Outcome] = []
     retrieved: dict[str, list[str]] = {}
+    given: dict[str, str] = {}  # the text of the passages a model is given, per question
     search_engine = None
     if any(c.retrieval for c in configs):
         search_engine = build_engine(settings, embedder=embedder, with_generator=False)
         for q in questions:
             hits = search_engine.search(q.question, collection=collection, k=RECALL_K)
             retrieved[q.id] = [p.source for p in hits]
+            top = hits[: settings.retrieval.prompt_passages]
+            given[q.id] = "\n".join(p.text for p in top)
     for cfg in configs:
-        rec = RecordingGenerator(cfg.generator)
+        rec = RecordingGenerator(cfg.generator) if cfg.generator is not None else None
         engine = None
         if cfg.retrieval and search_engine is not None:
             # one store and embedder for every configuration; only the generator differs
             engine = build_engine(
                 settings, store=search_engine.store, embedder=search_engine.embedder, generator=rec
             )
-        if questions:
+        if questions and cfg.generator is not None:
             _warm_up(cfg.generator, questions[0])
         for q in questions:
-            rec.reset()
-            error = ""
-            try:
-                if engine is not None:
-                    answer = engine.ask(q.question, collection=collection)
-                    latency = answer.timings.get("total", 0.0)
-                    shown, abstained = answer.text, answer.abstained
-                    if answer.degraded:
-                        error = answer.notice
-                else:
-                    shown, latency = _ask_without_retrieval(rec, q)
-                    abstained = is_declined(shown)
-            except GeneratorUnavailable as exc:
-                shown, latency, abstained, error = "", 0.0, False, str(exc)
-            raw = rec.last_text or ""
-            sources = rec.last_prompt.sources if rec.last_prompt else ()
-            tokens = rec.count_tokens(raw) if raw else 0
+            shown, quotes, latency, abstained, error = _answer_one(engine, rec, q, collection)
+            raw = rec.last_text or "" if rec else ""
+            sources = rec.last_prompt.sources if rec and rec.last_prompt else ()
             outcomes.append(
                 grade(
-                    q,
-                    cfg.name,
-                    raw=raw,
-                    shown=shown,
-                    abstained=abstained,
+                    q, cfg.name, raw=raw, shown=shown, abstained=abstained,
                     passage_sources=sources,
                     retrieved=retrieved.get(q.id) if cfg.retrieval else None,
-                    latency_s=latency,
-                    tokens=tokens,
-                    error=error,
+                    latency_s=latency, tokens=rec.count_tokens(raw) if rec and raw else 0,
+                    error=error, quotes=quotes,
+                    passages_text=given.get(q.id) if cfg.retrieval else None,
                 )
-            )
+            )  # fmt: skip
             if progress:
                 progress(f"{cfg.name} {q.id}: {latency:.2f}s")
     return outcomes
+
+
+def _answer_one(
+    engine: Any, rec: RecordingGenerator | None, q: Question, collection: str | None
+) -> tuple[str, str, float, bool, str]:
+    """(shown text, quotes the user reads, latency, abstained, error) for one question.
+    Without a generator the engine answers with the evidence alone: not an error."""
+    if rec is not None:
+        rec.reset()
+    try:
+        if engine is not None:
+            answer = engine.ask(q.question, collection=collection)
+            quotes = "\n".join(c.quote for c in answer.citations) if answer.cites_sources else ""
+            error = answer.notice if answer.degraded and rec is not None else ""
+            return answer.text, quotes, answer.timings.get("total", 0.0), answer.abstained, error
+        if rec is None:
+            return "", "", 0.0, True, "no generator and no retrieval"
+        shown, latency = _ask_without_retrieval(rec, q)
+        return shown, "", latency, is_declined(shown), ""
+    except GeneratorUnavailable as exc:
+        return "", "", 0.0, False, str(exc)
 
 
 # -- summaries -----------------------------------------------------------------------------
@@ -331,25 +358,50 @@ class Summary:
     latency_p95_s: float
     tokens_per_answer: float
     errors: int = 0
+    fact_shown: float | None = None  # answerable questions whose fact the user reads
+    confidently_wrong: float | None = None  # all questions: shown as an answer, but wrong
+    fact_recall: float | None = None  # answerable: fact in the passages given (the ceiling)
+
+    @property
+    def declined_correctly(self) -> float | None:
+        return self.abstention_accuracy
+
+    @property
+    def declined_wrongly(self) -> float | None:
+        return self.false_abstention
 
     @property
     def score(self) -> float:
-        """The single number the retraining gate compares: the mean of keyword recall,
-        citation validity and abstention accuracy (whichever were measured); an answer
-        with no markers counts as invalid citing, so a mute model cannot win."""
+        """The single number the retraining gate compares, built from what users feel:
+        fact shown, unanswerable declined, answerable not declined, and (weighing most,
+        three times) not confidently wrong. A wrong answer with a citation borrows the
+        docs' authority; a decline only costs a look at the passages."""
         parts = [
-            v
-            for v in (self.keyword_recall, self.citation_validity or 0.0, self.abstention_accuracy)
-            if v is not None
+            (self.fact_shown, 1.0),
+            (self.declined_correctly, 1.0),
+            (None if self.declined_wrongly is None else 1.0 - self.declined_wrongly, 1.0),
+            (None if self.confidently_wrong is None else 1.0 - self.confidently_wrong, 3.0),
         ]
-        return sum(parts) / len(parts) if parts else 0.0
+        measured = [(v, w) for v, w in parts if v is not None]
+        total = sum(w for _, w in measured)
+        return sum(v * w for v, w in measured) / total if total else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "score": round(self.score, 4)}
+        return {
+            **asdict(self),
+            "declined_correctly": self.declined_correctly,
+            "declined_wrongly": self.declined_wrongly,
+            "score": round(self.score, 4),
+        }
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
+    return statistics.fmean(vals) if vals else None
+
+
+def _rate(flags: Sequence[bool | None]) -> float | None:
+    vals = [1.0 if f else 0.0 for f in flags if f is not None]
     return statistics.fmean(vals) if vals else None
 
 
@@ -385,6 +437,9 @@ def summarize(outcomes: Sequence[Outcome]) -> list[Summary]:
                 latency_p95_s=p95(lat),
                 tokens_per_answer=statistics.fmean([o.tokens for o in rows]) if rows else 0.0,
                 errors=sum(1 for o in rows if o.error),
+                fact_shown=_rate([o.fact_shown for o in ans]),
+                confidently_wrong=_rate([o.confidently_wrong for o in rows]),
+                fact_recall=_rate([o.fact_recall for o in ans]),
             )
         )
     return out
@@ -431,6 +486,14 @@ def recommendation(summaries: Sequence[Summary]) -> str:
             else f"at {dl:+.2f} s p50 latency"
         )
         parts.append(f"the adapter adds {dv:+.2f} citation validity {cost}")
+    model = by.get("hybrid") or by.get("rag")
+    if "evidence" in by and model is not None:
+        d = _delta(model.fact_shown, by["evidence"].fact_shown)
+        w = _delta(model.confidently_wrong, by["evidence"].confidently_wrong)
+        if d is not None and w is not None:
+            parts.append(
+                f"{model.config} vs evidence alone: {d:+.2f} fact shown, {w:+.2f} confidently wrong"
+            )
     if not summaries:
         return "Nothing was evaluated."
     # best score; near-ties (within 0.01) go to the faster configuration
@@ -485,6 +548,9 @@ def build_configs(
             notes.append("No adapter given or in service: skipped adapter and hybrid.")
     configs = []
     for name in names:
+        if name == "evidence":
+            configs.append(EvalConfig(name, None, retrieval=True))
+            continue
         gen = adapter_gen if name in ("adapter", "hybrid") else base_gen
         if gen is not None:
             configs.append(EvalConfig(name, gen, retrieval=name in ("rag", "hybrid")))

@@ -12,12 +12,15 @@ from engine.evaluation.answers import EvalResult, Summary
 
 COLUMNS = (
     ("config", "config"),
+    ("fact_shown", "fact shown"),
+    ("confidently_wrong", "confidently wrong"),
+    ("declined_correctly", "declined correctly"),
+    ("declined_wrongly", "declined wrongly"),
+    ("fact_recall", "fact recall@3"),
     ("recall_at_5", "Recall@5"),
     ("keyword_recall", "keyword recall"),
     ("citation_precision", "citation precision"),
     ("citation_validity", "citation validity"),
-    ("abstention_accuracy", "abstention acc."),
-    ("false_abstention", "false abstention"),
     ("latency_p50_s", "p50 s"),
     ("latency_p95_s", "p95 s"),
     ("tokens_per_answer", "tokens/answer"),
@@ -102,11 +105,17 @@ def write_report(result: EvalResult, out: Path, *, title: str = "Answer evaluati
     md += [""] + [f"- {n}" for n in result.notes]
     md += ["", *[f"![{p.stem}]({p.name})" for p in pngs], ""]
     md += [
-        "Recall@5: gold sources among the top 5 retrieved. Keyword recall: expected facts "
-        "in the answer. Citation precision: cited passages from gold sources. Citation "
-        "validity: markers that point at a passage in the prompt (no marker counts 0). "
-        "Abstention accuracy: unanswerable questions declined. Score: mean of keyword "
-        "recall, citation validity, abstention accuracy (the retraining gate).",
+        "Fact shown: answerable questions where every answer keyword appears in what the "
+        "user reads (the answer and its quotes, not whole passages). Confidently wrong: "
+        "share of all questions shown as an answer without the fact (or answered though "
+        "the docs don't cover them). Declined correctly: unanswerable questions declined. "
+        "Declined wrongly: answerable questions declined. Fact recall@3: answerable "
+        "questions whose keywords are all in the passages given to the model (the ceiling "
+        "for any reader). Recall@5: gold sources among the top 5 retrieved. Keyword "
+        "recall: expected facts in the raw or shown answer. Citation validity: markers "
+        "that point at a passage in the prompt. Score (the retraining gate): weighted "
+        "mean of fact shown, declined correctly, 1 - declined wrongly and 3 x "
+        "(1 - confidently wrong).",
     ]
     (out / "report.md").write_text("\n".join(md) + "\n", "utf-8")
     e = html.escape

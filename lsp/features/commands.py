@@ -14,6 +14,7 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 
 from engine.errors import USER_ERRORS
 from knowledge.chunking import HEADING_SEP
+from lsp.quotes import quote_markdown
 from lsp.server import ASK_METHOD, CMD_ANSWER, CMD_SYNC, AskCancelled, TeamkbServer, slug
 
 if TYPE_CHECKING:
@@ -150,8 +151,11 @@ def write_answer_file(ls: TeamkbServer, answer: Answer) -> Path:
     if answer.citations:
         lines += [f"## {answer.citations_label}", ""]
         for c in answer.citations:
-            link = ls.citation_link(c.source, c.lines, c.url, c.collection)
+            link = ls.citation_link(c.source, c.quote_lines or c.lines, c.url, c.collection)
             label = f"{c.title}{HEADING_SEP}{c.heading}" if c.heading else (c.title or c.source)
             lines.append(f"{c.n}. [{label}]({link}) — `{c.location}`")
+            quoted = quote_markdown(c)
+            if quoted:  # the exact lines that back the answer, under their source
+                lines += ["", *(f"   {q}" for q in quoted), ""]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -15,6 +15,7 @@ from knowledge.chunking import HEADING_SEP
 from lsp.configuration import settings_known, settings_ready
 from lsp.documents import line_at, open_document, word_at
 from lsp.features.code_lens import question_in
+from lsp.quotes import quote_markdown
 from lsp.server import TeamkbServer
 from lsp.vocabulary import Entry, normalize, sentence_with
 
@@ -56,8 +57,14 @@ async def hover_at(ls: TeamkbServer, uri: str, position: types.Position) -> type
         body = f"**teamkb answer**\n\n{answer.text}"
         if answer.notice:
             body += f"\n\n> {answer.notice}"
+        # The exact lines behind each citation, so the answer can be checked in place.
+        for c in answer.citations if answer.cites_sources else ():
+            quoted = quote_markdown(c)
+            if quoted:
+                body += f"\n\n[{c.n}] `{c.location}`\n" + "\n".join(quoted)
         return _markdown(body, [
-            (c.title or c.source, ls.citation_link(c.source, c.lines, c.url, c.collection))
+            (c.title or c.source,
+             ls.citation_link(c.source, c.quote_lines or c.lines, c.url, c.collection))
             for c in answer.citations])  # fmt: skip
     word = word_at(doc, position)
     return await hover_for(ls, word) if word else None

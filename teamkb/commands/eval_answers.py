@@ -14,14 +14,15 @@ from teamkb.render import dumps
 def register_eval(esub: Any) -> None:
     a = esub.add_parser(
         "answers",
-        help="answer quality per configuration (base, rag, adapter, hybrid)",
+        help="answer quality per configuration (base, rag, adapter, hybrid, evidence)",
     )
     a.add_argument("--questions", type=Path, required=True, help="JSONL of questions")
     a.add_argument("--collection", default=None)
     a.add_argument(
         "--configs",
         default="base,rag,adapter,hybrid",
-        help="comma-separated subset of base,rag,adapter,hybrid",
+        help="comma-separated subset of base,rag,adapter,hybrid,evidence (evidence: the "
+        "selected doc sentences alone, no model)",
     )
     a.add_argument("--adapter", default="", help="GGUF LoRA to test (default: the one in service)")
     a.add_argument("--report", type=Path, default=None, help="folder for report.md/.html/PNGs")

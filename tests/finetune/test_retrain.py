@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,7 +82,8 @@ def test_full_run_ships_then_a_worse_one_does_not(home_copy, embedder, tiny):
     assert {"cited", "abstain", "distractor"} <= kinds
     cited = next(e for e in train if e["kind"] == "cited")
     assert cited["prompt"].endswith("Answer:") and "Now the real task." in cited["prompt"]
-    assert cited["completion"].startswith(" According to [1], ")
+    # the target is the supporting sentence, verbatim, cited (what the engine keeps)
+    assert re.search(r" \[1\][.!?]\n$", cited["completion"]), cited["completion"]
     # training curve, report, pointer, Ollama Modelfile
     assert (out.run_dir / "train" / "losses.csv").read_text().startswith("step,train_loss")
     assert "Shipped" in out.report.read_text()

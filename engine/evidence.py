@@ -1,0 +1,248 @@
+"""Evidence: split passages into sentences and pick the lines that answer the question.
+
+A "sentence" is the smallest unit a person can check: a prose sentence, a list item, a
+table row, a definition ("--staged::" and its first sentence) or a few lines of a code
+block. Each keeps its character span in the passage, so its quote is exact doc text and
+its line range is exact in the file (chunk text is a verbatim slice of the file).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.terms import contains, rare_terms, stems
+from engine.types import Passage
+from knowledge.embedding import Embedder
+
+log = logging.getLogger(__name__)
+
+MAX_QUOTE = 300  # characters: a quote must stay readable in a Slack block or a hover
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_ADOC_BLOCK = re.compile(r"^(-{4,}|\.{4,}|={4,})\s*$")  # AsciiDoc listing/literal delimiters
+_RULE = re.compile(r"^\s*[-=~^#*+_:|.`]{3,}\s*$")  # heading underlines, rules, separators
+_HEADING = re.compile(r"^\s*(#{1,6}\s|={1,6}\s)")
+_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)])\s+\S")
+_ROW = re.compile(r"^\s*[|+]")
+_TABLE_RULE = re.compile(r"^\s*[|+]?[\s|+:=-]*$")
+# An AsciiDoc/RST definition term: "--staged::", "core.editor::", "-S::" (not prose).
+_TERM = re.compile(r"^\S[^\s]*(?:\s\S+){0,3}::\s*$|^\S[^\s]*(?:\s\S+){0,3};;\s*$")
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9`\"'(\[*_])")
+_MARKER_ONLY = re.compile(r"^(?:\d{1,3}|[A-Za-z])[.)]$")
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|no|fig)\.)$", re.I)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # character offsets into the passage text
+    end: int
+    text: str  # exactly passage_text[start:end]
+    kind: str = "prose"  # prose | item | row | code
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Every checkable unit of a passage, in order, each at most MAX_QUOTE characters."""
+    out: list[Sentence] = []
+    for start, end, kind in _blocks(text):
+        for s, e in _sentences(text, start, end, kind):
+            s, e = _trim(text, s, e)
+            if e > s and sum(ch.isalnum() for ch in text[s:e]) >= 3:
+                out.append(Sentence(s, e, text[s:e], kind))
+    return out
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each line, without the newline."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def _blocks(text: str) -> list[tuple[int, int, str]]:
+    """Cut a passage into paragraphs, items, rows and code blocks (character spans)."""
+    blocks: list[tuple[int, int, str]] = []
+    cur: list[int] = []  # [start, end] of the open prose/item block
+    kind = "prose"
+    term_start = -1  # a definition term waiting for its description
+    fence: re.Pattern[str] | None = None
+    code_start = -1
+    lines = _lines(text)
+
+    def close() -> None:
+        nonlocal cur
+        if cur:
+            blocks.append((cur[0], cur[1], kind))
+        cur = []
+
+    above = ""  # the previous line: an underline needs text right above it
+    for s, e in lines:
+        line, above_line = text[s:e], above
+        above = line
+        if fence is not None:  # inside a code block: it ends at its own delimiter
+            if fence.match(line):
+                blocks.append((code_start, s, "code"))
+                fence = None
+            continue
+        one_line = bool(cur) and cur[0] == text.rfind("\n", 0, cur[1]) + 1
+        if _RULE.match(line) and above_line.strip() and one_line and not _ROW.match(line):
+            cur = []  # an underline: the one line above it was a heading, not content
+            continue
+        if _FENCE.match(line) or _ADOC_BLOCK.match(line):
+            close()
+            fence = _FENCE if _FENCE.match(line) else re.compile(re.escape(line.strip()) + r"\s*$")
+            code_start = e + 1
+            continue
+        if not line.strip() or _HEADING.match(line) or (_RULE.match(line) and not _ROW.match(line)):
+            close()
+            continue
+        if _TERM.match(line.strip()) and not _ROW.match(line):
+            close()
+            term_start = s if term_start < 0 else term_start
+            continue
+        if _ROW.match(line):
+            close()
+            if not _TABLE_RULE.match(line):
+                blocks.append((s, e, "row"))
+            continue
+        if _ITEM.match(line) or not cur:
+            close()
+            kind = "item" if _ITEM.match(line) else "prose"
+            cur = [term_start if term_start >= 0 else s, e]
+            term_start = -1
+            continue
+        cur[1] = e  # a continuation line
+    close()
+    if fence is not None and code_start < len(text):  # an unclosed block (a cut chunk)
+        blocks.append((code_start, len(text), "code"))
+    return blocks
+
+
+def _sentences(text: str, start: int, end: int, kind: str) -> list[tuple[int, int]]:
+    if kind == "code" or kind == "row":
+        return _windows(text, start, end, by_line=kind == "code")
+    cuts = [start]
+    for m in _BOUNDARY.finditer(text, start, end):
+        head = text[cuts[-1] : m.start() + 1].strip()
+        # "e.g. X" and an item's own "1. " marker are not sentence ends.
+        if not _ABBREV.search(head[-7:]) and not _MARKER_ONLY.match(head):
+            cuts.append(m.end())
+    cuts.append(end)
+    out: list[tuple[int, int]] = []
+    for s, e in itertools.pairwise(cuts):
+        out.extend(_windows(text, s, e, by_line=False))
+    return out
+
+
+def _windows(text: str, start: int, end: int, *, by_line: bool) -> list[tuple[int, int]]:
+    """Bound a unit to MAX_QUOTE characters: whole lines for code, words otherwise (a
+    5,000-character line still gives readable quotes)."""
+    out: list[tuple[int, int]] = []
+    s = start
+    while end - s > MAX_QUOTE:
+        window = text[s : s + MAX_QUOTE]
+        cut = window.rfind("\n") if by_line else -1
+        if cut < MAX_QUOTE // 3:
+            cut = max(window.rfind(" "), window.rfind("\t"))
+        if cut < MAX_QUOTE // 3:
+            cut = MAX_QUOTE
+        out.append((s, s + cut))
+        s += cut
+    out.append((s, end))
+    return out
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
+def sentence_lines(p: Passage, s: Sentence) -> tuple[int, int]:
+    """The 1-based file lines a sentence spans: the passage's first line plus the line
+    breaks before it (a one-line passage, e.g. a PDF page, keeps its own line)."""
+    first, last = p.lines
+    a = min(last, first + p.text.count("\n", 0, s.start))
+    b = min(last, first + p.text.count("\n", 0, s.end))
+    return a, max(a, b)
+
+
+# -- choosing the evidence ------------------------------------------------------------------
+RARE_BONUS = 0.15  # per exact match of a question's rare term (option, number, identifier)
+OVERLAP_BONUS = 0.2  # times the share of the question's content words in the sentence
+RANK_PENALTY = 0.03  # per retrieval rank: among near-ties, trust the better passage
+HINT_WEIGHT = 0.5  # times the share of the model's sentence found in a candidate
+MAX_PER_PASSAGE = 40  # bounds the embedding batch on huge passages
+
+
+@dataclass(frozen=True)
+class Evidence:
+    passage: int  # index into the passages evidence was chosen from
+    sentence: Sentence
+    relevance: float  # cosine similarity of question and sentence
+    score: float  # relevance plus exact-match bonuses: what ranks candidates
+
+
+@dataclass(frozen=True)
+class EvidenceSet:
+    candidates: tuple[Evidence, ...]  # best first
+    relevance: float  # the best sentence's relevance: an abstention signal
+    coverage: float  # share of the question's content words the passages hold
+    missing: tuple[str, ...]  # rare question terms that occur in no passage
+
+    def best(self, passage: int | None = None) -> Evidence | None:
+        return next((e for e in self.candidates if passage in (None, e.passage)), None)
+
+    def for_claim(self, passage: int, claim: str) -> Evidence | None:
+        """The sentence of one passage that best backs a claim the model made about it."""
+        want = stems(claim)
+        pool = [e for e in self.candidates if e.passage == passage]
+        if not pool or not want:
+            return pool[0] if pool else None
+        return max(pool, key=lambda e: e.score + HINT_WEIGHT * _share(want, e.sentence.text))
+
+
+def _share(want: set[str], text: str) -> float:
+    return len(want & stems(text)) / len(want) if want else 0.0
+
+
+def select_evidence(question: str, passages: Sequence[Passage], embedder: Embedder) -> EvidenceSet:
+    """Rank the sentences of the given passages by how well they answer the question:
+    one embedding batch (the question and every sentence), then exact-match bonuses."""
+    cands: list[tuple[int, Sentence]] = []
+    for i, p in enumerate(passages):
+        cands += [(i, s) for s in split_sentences(p.text)[:MAX_PER_PASSAGE]]
+    rare = rare_terms(question)
+    hay = [f"{p.title}\n{p.heading}\n{p.text}".lower() for p in passages]
+    missing = tuple(t for t in rare if not any(contains(h, t) for h in hay))
+    q_stems = stems(question)
+    found = set().union(*(stems(h) for h in hay)) if hay else set()
+    coverage = len(q_stems & found) / len(q_stems) if q_stems else 0.0
+    if not cands:
+        return EvidenceSet((), 0.0, coverage, missing)
+    texts = [question] + [_context(passages[i], s) for i, s in cands]
+    vecs = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
+    sims = vecs[1:] @ vecs[0]
+    scored = []
+    for (i, s), sim in zip(cands, sims, strict=True):
+        low = s.text.lower()
+        bonus = RARE_BONUS * min(2, sum(1 for t in rare if contains(low, t)))
+        bonus += OVERLAP_BONUS * _share(q_stems, s.text) - RANK_PENALTY * i
+        scored.append(Evidence(i, s, float(sim), float(sim) + bonus))
+    scored.sort(key=lambda e: -e.score)
+    return EvidenceSet(tuple(scored), max(e.relevance for e in scored), coverage, missing)
+
+
+def _context(p: Passage, s: Sentence) -> str:
+    """What is embedded for a sentence: its heading gives a terse row or item its topic."""
+    head = p.heading.split(" › ")[-1] if p.heading else p.title
+    return f"{head}: {s.text}" if head else s.text

@@ -1,0 +1,172 @@
+"""Sentence splitting, quote lines, fact tokens and the sentence checks (no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.abstention import Signals, decline_reason
+from engine.evidence import MAX_QUOTE, EvidenceSet, select_evidence, sentence_lines, split_sentences
+from engine.terms import fact_tokens, looks_like_other_language, rare_terms
+from engine.types import Answer, Citation, Passage
+from engine.verify import same_sense, verify
+from tests.conftest import HANDBOOK
+
+
+def texts(text: str) -> list[str]:
+    return [s.text for s in split_sentences(text)]
+
+
+def test_markdown_list_items_are_sentences_with_their_continuation_lines():
+    md = "Steps:\n\n- First do this.\n  It spans two lines.\n- Then `that`.\n1. Numbered one\n"
+    assert texts(md) == [
+        "Steps:",
+        "- First do this.",
+        "It spans two lines.",
+        "- Then `that`.",
+        "1. Numbered one",
+    ]
+    kinds = [s.kind for s in split_sentences(md)]
+    assert kinds[1] == "item" and kinds[-1] == "item"
+
+
+def test_table_rows_are_sentences_and_rules_are_not():
+    md = "| key | default |\n|---|---|\n| `retries` | 3 |\n| `timeout` | 30s |\n"
+    assert texts(md) == ["| key | default |", "| `retries` | 3 |", "| `timeout` | 30s |"]
+    rst = "+-------+----+\n| alpha | 10 |\n+=======+====+\n| beta  | 20 |\n+-------+----+\n"
+    assert texts(rst) == ["| alpha | 10 |", "| beta  | 20 |"]
+
+
+def test_rst_headings_and_literal_blocks():
+    rst = "Renewal\n=======\n\nRun this to renew. It is safe.\n\n::\n\n    certctl renew --all\n"
+    got = texts(rst)
+    assert got[:2] == ["Run this to renew.", "It is safe."]
+    assert "Renewal" not in got and any("certctl renew --all" in t for t in got)
+
+
+def test_fenced_code_is_one_bounded_unit_and_keeps_its_lines():
+    md = "Restart it:\n\n```bash\nshipit restart ledger-api\nshipit status\n```\nDone now.\n"
+    got = split_sentences(md)
+    code = [s for s in got if s.kind == "code"]
+    assert [c.text for c in code] == ["shipit restart ledger-api\nshipit status"]
+    assert got[-1].text == "Done now."
+
+
+def test_asciidoc_definition_term_joins_its_description():
+    adoc = "-S::\n--staged::\n\tThis option is only valid for push. It stashes the index.\n"
+    got = texts(adoc)
+    assert got[0].startswith("-S::\n--staged::") and got[0].endswith("valid for push.")
+    assert got[1] == "It stashes the index."
+
+
+def test_no_sentence_structure_still_gives_bounded_readable_quotes():
+    line = " ".join(f"word{i}" for i in range(1000))  # one 5,000+ character line
+    got = split_sentences(line)
+    assert len(got) > 10 and all(len(s.text) <= MAX_QUOTE for s in got)
+    assert all(not s.text.startswith(" ") and line[s.start : s.end] == s.text for s in got)
+    front = "title: Runbook\nowner: platform\ntags: [db, vault]\n"
+    assert all(len(s) <= MAX_QUOTE for s in texts(front)) and texts(front)
+
+
+def test_sentences_are_exact_slices_and_lines_are_exact_in_the_file():
+    path = HANDBOOK / "runbooks" / "db-password-rotation.md"
+    lines = path.read_text().split("\n")
+    first, last = 7, 16
+    text = "\n".join(lines[first - 1 : last])
+    p = Passage("id", "c", "runbooks/db-password-rotation.md", "t", "h", (first, last), text)
+    for s in split_sentences(text):
+        a, b = sentence_lines(p, s)
+        assert first <= a <= b <= last and text[s.start : s.end] == s.text
+        # The quote's first and last lines are the file's lines a..b.
+        span = "\n".join(lines[a - 1 : b])
+        assert s.text.split("\n")[0] in lines[a - 1] and s.text in span
+
+
+def test_fact_tokens_and_rare_terms():
+    toks = fact_tokens("Set `pull.rebase` to true; use --staged or -S, wait 30s, GIT_DIR, v2.39")
+    assert {"pull.rebase", "--staged", "-S", "30s", "GIT_DIR"} <= set(toks)
+    assert "HorizontalPodAutoscaler" in rare_terms("how do I set a HorizontalPodAutoscaler?")
+    assert "Repeat" not in rare_terms("Ignore the rest. Repeat that exactly.")
+
+
+def test_other_languages_are_recognised():
+    assert looks_like_other_language("¿Cuál es la contraseña de la base de datos?")
+    assert looks_like_other_language("データベースのパスワードは何ですか")
+    assert not looks_like_other_language("How often do we rotate the database password?")
+
+
+def test_decline_reasons_from_signals():
+    good = Signals(0.6, 0.7, 0.8, ())
+    assert decline_reason("how do we rotate passwords?", good, min_confidence=0.75) == ""
+    missing = Signals(0.6, 0.7, 0.8, ("Xylophonics",))
+    assert "mentions 'Xylophonics'" in decline_reason(
+        "what is Xylophonics?", missing, min_confidence=0
+    )
+    assert decline_reason("what is the of the and?", good, min_confidence=0)
+    assert "closely" in decline_reason(
+        "how do deploys work?", Signals(0.6, 0.3, 0.2, ()), min_confidence=0.75
+    )
+
+
+RUNBOOK = (
+    "- **Frequency:** every 90 days — a `PLATOPS` ticket is auto-created 7 days before\n"
+    "  the due date\n- **Duration:** about 15 minutes\n"
+)
+
+
+def _evidence(passages: list[str], question: str = "how often is the password rotated?"):
+    class Bag:  # a deterministic stand-in embedder: bag of words, normalised
+        def embed_documents(self, texts):
+            vocab = sorted({w for t in texts for w in t.lower().split()})
+            m = np.array([[t.lower().split().count(w) for w in vocab] for t in texts], float)
+            return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
+
+    ps = [Passage(str(i), "c", f"{i}.md", "t", "", (1, 3), t) for i, t in enumerate(passages)]
+    return select_evidence(question, ps, Bag())
+
+
+def test_a_number_in_another_sense_is_not_support():
+    assert not same_sense("The password is rotated every 7 days.", "7 days", RUNBOOK)
+    assert same_sense("A ticket is auto-created 7 days before.", "7 days", RUNBOOK)
+    ev = _evidence([RUNBOOK])
+    [v] = verify("The password is rotated every 7 days [1].", [RUNBOOK], ev)
+    assert not v.ok and "another sense" in v.reason
+
+
+def test_sentences_with_absent_fact_tokens_or_no_citation_are_removed():
+    ev = _evidence([RUNBOOK, "Team lunch is on Fridays."])
+    text = (
+        "The duration is 45 minutes [1]. The duration is about 15 minutes [1]. "
+        "Lunch is on Saturdays."
+    )
+    v = verify(text, [RUNBOOK, "Team lunch is on Fridays."], ev)
+    assert [x.ok for x in v] == [False, True, False]
+    assert "'45 minutes'" in v[0].reason and "cites no passage" in v[2].reason
+    # an uncited sentence that a given passage backs is cited rather than dropped
+    [w] = verify("Team lunch is on Fridays.", [RUNBOOK, "Team lunch is on Fridays."], ev)
+    assert w.ok and w.cited == (2,)
+
+
+def test_a_sentence_citing_the_wrong_passage_is_recited():
+    ps = ["Team lunch is on Fridays.", RUNBOOK]
+    [v] = verify("The frequency is every 90 days [1].", ps, _evidence(ps))
+    assert v.ok and v.cited == (2,) and v.sentence == "The frequency is every 90 days [2]."
+
+
+def test_citation_quote_round_trips_through_the_cache_record():
+    c = Citation(1, "a.md", "A", "h", (3, 9), None, quote="line one\nline two", quote_lines=(4, 5))
+    a = Answer("q", "t [1]", (c,))
+    back = Answer.from_json(a.to_record(), "q")
+    assert back.citations == (c,)
+    j = c.to_json()
+    assert (
+        j["lines"] == [4, 5] and j["quote"] == "line one\nline two" and j["passage_lines"] == [3, 9]
+    )
+    assert c.location == "a.md:4-5"
+    assert Citation(1, "a.md", "A", "h", (3, 9), None).to_json()["lines"] == [3, 9]
+
+
+def test_empty_evidence_set_has_no_best():
+    assert EvidenceSet((), 0.0, 0.0, ()).best() is None
+    assert Path(HANDBOOK).is_dir()
