@@ -52,13 +52,18 @@ def main() -> None:
             answer = events[-1].answer
             assert answer is not None
             t = answer.timings
+            if "prompt" not in t:  # declined before generating: no generation stages
+                continue
             # llama.cpp processes the whole prompt before the first token: prefill is the
             # first-token time, decoding is the rest of generation.
             stages = {
                 "retrieval": t["retrieval"],
+                # quote selection: split the prompt's passages, embed them in one batch
+                "evidence": t.get("evidence", 0.0),
                 "prompt build": t["prompt"],
                 "prefill": t["first_token"],
                 "decode": t["generation"] - t["first_token"],
+                "check": t.get("check", 0.0),  # every sentence against its passage
                 "total": t["total"],
             }
             for key, value in stages.items():

@@ -303,6 +303,11 @@ class Engine:
         """Keep only the sentences the cited passages back (see engine.verify); a model
         that found nothing abstains, and when nothing survives the answer is the
         evidence itself, never a sentence the docs don't back."""
+        t = time.perf_counter()
+        answer = self._checked(run)
+        return replace(answer, timings={**answer.timings, "check": time.perf_counter() - t})
+
+    def _checked(self, run: _Run) -> Answer:
         used = run.used
         raw = "".join(run.parts)
         if not raw.strip() or is_declined(raw):

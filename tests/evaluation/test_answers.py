@@ -105,7 +105,11 @@ def test_grade_and_summaries_by_hand():
     assert base.citation_validity == 0.0  # an answer with no marker cites nothing valid
     assert rag.latency_p50_s == 2.0 and rag.latency_p95_s == 3.0  # the median of 1 and 3
     assert rag.tokens_per_answer == 7.0
-    assert rag.score == pytest.approx((1.0 + 0.5 + 1.0) / 3)
+    # the gate's score: fact shown, declined correctly, 1 - declined wrongly, and
+    # 3 x (1 - confidently wrong); base answered the unanswerable one and missed the fact
+    assert rag.fact_shown == 1.0 and rag.confidently_wrong == 0.0 and rag.score == 1.0
+    assert base.fact_shown == 0.0 and base.confidently_wrong == 1.0
+    assert base.score == pytest.approx((0.0 + 0.0 + 1.0 + 3 * 0.0) / 6)
     sentence = recommendation([base, rag])
     assert "retrieval adds +1.00 keyword recall" in sentence and sentence.endswith("run rag")
 

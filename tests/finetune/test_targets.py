@@ -1,0 +1,28 @@
+"""Training targets are exactly what the engine must produce: the supporting sentence,
+verbatim and cited, which the engine's own checks keep."""
+
+from __future__ import annotations
+
+from engine.types import Passage
+from engine.verify import verify
+from finetune.dataset import cited_answer
+from tests.engine.test_evidence import _evidence
+
+TEXT = (
+    "Primary gets paged first. If the primary does not acknowledge within\n"
+    "**10 minutes**, the page goes to the Secondary. Handoff is on Mondays.\n"
+)
+
+
+def test_cited_target_is_the_keyword_sentence_verbatim_and_passes_the_checks():
+    p = Passage("id", "c", "oncall/paging.md", "Paging", "Escalation", (3, 4), TEXT)
+    target = cited_answer(p, 2, ["10 minutes", "Secondary"])
+    assert target == (
+        "If the primary does not acknowledge within **10 minutes**, the page goes to the "
+        "Secondary [2]."
+    )
+    sentence = target.replace(" [2].", "")
+    assert " ".join(TEXT.split()).find(sentence) >= 0  # exact doc text, whitespace folded
+    ps = ["Unrelated text about lunch.", TEXT]
+    [v] = verify(target, ps, _evidence(ps, "how long until the page escalates?"))
+    assert v.ok, v.reason
