@@ -1,0 +1,56 @@
+"""Chance level of the content check (engine.verify.MIN_OVERLAP).
+
+    python bench/calibrate_support.py [--config teamkb.toml] [--pairs 2000]
+
+A sentence must share MIN_OVERLAP of its content words with the lines it cites. This
+measures how much an *unrelated* sentence shares by chance: each sampled doc sentence is
+scored against the best-matching sentence of a random passage from another file, and
+the script prints the distribution and the share of such pairs each threshold would
+let through. No model is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import machine
+from engine import build_engine
+from engine.evidence import split_sentences
+from engine.terms import stems
+from engine.verify import MIN_OVERLAP, overlap
+from teamkb.config import load_settings
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", type=Path)
+    ap.add_argument("--pairs", type=int, default=2000)
+    args = ap.parse_args()
+    chunks = build_engine(load_settings(args.config), with_generator=False).chunks()
+    rng = random.Random(0)
+    units = [(c.source, s.text) for c in chunks for s in split_sentences(c.text)]
+    claims = [(src, t) for src, t in units if len(stems(t)) >= 4]
+    scores = []
+    for _ in range(args.pairs):
+        src, claim = rng.choice(claims)
+        other = rng.choice([c for c in rng.sample(chunks, 8) if c.source != src] or chunks)
+        scores.append(max((overlap(claim, s.text) for s in split_sentences(other.text)),
+                          default=0.0))  # fmt: skip
+    scores.sort()
+    q = lambda f: scores[min(len(scores) - 1, int(f * len(scores)))]  # noqa: E731
+    print(f"machine: {machine()}; {len(chunks)} chunks, {len(scores)} unrelated pairs")
+    print(f"chance overlap: median {q(0.5):.2f}, p90 {q(0.9):.2f}, p95 {q(0.95):.2f}, "
+          f"p99 {q(0.99):.2f}")  # fmt: skip
+    print("| threshold | unrelated pairs passing |\n|---|---|")
+    for t in (0.2, 0.3, 0.4, 0.5, 0.6):
+        mark = " (MIN_OVERLAP)" if abs(t - MIN_OVERLAP) < 1e-9 else ""
+        print(f"| {t:.1f}{mark} | {sum(s >= t for s in scores) / len(scores):.1%} |")
+
+
+if __name__ == "__main__":
+    main()
