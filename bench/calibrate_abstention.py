@@ -38,7 +38,7 @@ def score_corpus(config: Path, questions: Path) -> list[tuple[bool, float, str, 
     for q in load_questions(questions):
         hits = engine.search(q.question)
         best = max((h.similarity for h in hits), default=0.0)
-        ev = select_evidence(q.question, hits[: r.prompt_passages], engine.embedder)
+        ev = select_evidence(q.question, hits[: r.prompt_passages], engine.embedder, pool=hits)
         s = signals(best, ev)
         fixed = decline_reason(q.question, s, min_confidence=-1.0)
         if not fixed and best < r.min_similarity:

@@ -238,7 +238,7 @@ class Engine:
         then decide whether to decline: returns the reason to, or ''."""
         t = time.perf_counter()
         top = run.passages[: self.settings.retrieval.prompt_passages]
-        run.evidence = select_evidence(run.request.question, top, self.embedder)
+        run.evidence = select_evidence(run.request.question, top, self.embedder, pool=run.passages)
         run.timings["evidence"] = time.perf_counter() - t
         best = max((p.similarity for p in run.passages), default=0.0)
         if best < self.settings.retrieval.min_similarity:

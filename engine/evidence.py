@@ -215,15 +215,23 @@ def _share(want: set[str], text: str) -> float:
     return len(want & stems(text)) / len(want) if want else 0.0
 
 
-def select_evidence(question: str, passages: Sequence[Passage], embedder: Embedder) -> EvidenceSet:
+def select_evidence(
+    question: str,
+    passages: Sequence[Passage],
+    embedder: Embedder,
+    pool: Sequence[Passage] = (),
+) -> EvidenceSet:
     """Rank the sentences of the given passages by how well they answer the question:
-    one embedding batch (the question and every sentence), then exact-match bonuses."""
+    one embedding batch (the question and every sentence), then exact-match bonuses.
+    Coverage and missing terms look at `pool` too (all retrieved passages: no cost)."""
     cands: list[tuple[int, Sentence]] = []
     for i, p in enumerate(passages):
         cands += [(i, s) for s in split_sentences(p.text)[:MAX_PER_PASSAGE]]
     rare = rare_terms(question)
-    hay = [f"{p.title}\n{p.heading}\n{p.text}".lower() for p in passages]
-    missing = tuple(t for t in rare if not any(contains(h, t) for h in hay))
+    hay = [f"{p.title}\n{p.heading}\n{p.text}".lower() for p in [*passages, *pool]]
+    # A number in a question is often the asker's own ("the box is at 96% disk"): it
+    # ranks sentences, but its absence from the docs is no reason to decline.
+    missing = tuple(t for t in rare if not t[:1].isdigit() and not any(contains(h, t) for h in hay))
     q_stems = stems(question)
     found = set().union(*(stems(h) for h in hay)) if hay else set()
     coverage = len(q_stems & found) / len(q_stems) if q_stems else 0.0
