@@ -166,10 +166,13 @@ async def test_answer_command_shows_a_cited_answer(client: LanguageClient, tmp_p
     md = Path(shown.uri.removeprefix("file://")).read_text(encoding="utf-8")
     assert md.startswith(f"# {question}") and "## Sources" in md
     assert "https://git.example.com/" in md
+    # Each citation shows the exact lines that back the answer (issue 11).
+    quote = result["citations"][0]["quote"]
+    assert quote and f"   > {quote.splitlines()[0].rstrip()}" in md
     # The lens line now hovers with the cached answer (no generation on hover).
     uri = open_doc(client, tmp_path / "k.py", f"# ?? {question}\n")
     text = _value(await hover(client, uri, 0, 4))
-    assert result["answer"] in text
+    assert result["answer"] in text and f"> {quote.splitlines()[0].rstrip()}" in text
 
 
 async def test_custom_ask_request(client: LanguageClient):
