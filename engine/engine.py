@@ -22,7 +22,7 @@ from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent,
 from engine.verify import verify
 from knowledge.embedding import Embedder
 from knowledge.fusion import rrf_scores
-from knowledge.query import words
+from knowledge.query import has_content, words
 from knowledge.store import KnowledgeStore, SearchMode
 from knowledge.sync import ProgressFn, SyncReport, sync_collection
 
@@ -352,6 +352,10 @@ class Engine:
         the conversation, and fuse the two rankings (RRF). The expansion alone lets the
         earlier topic outvote the new one ("and how do I roll it back?" after a deploy
         question would find deploy docs, not rollback docs)."""
+        if not has_content(question):
+            # About nothing ("what is the of the and?"): it will be declined, with what
+            # lies nearest in meaning as the closest passages, so a person can still look.
+            return self._search(question, collection, mode="vector")
         own = self.search(question, collection=collection)
         if query == question:
             return own
@@ -394,11 +398,20 @@ class Engine:
         )
 
     def _degraded(self, run: _Run, reason: str) -> Answer:
-        """No model (or a failing one): the evidence is still an answer a person can check."""
+        """No model (or a failing one): the evidence is still an answer a person can check,
+        and the other retrieved passages follow it as sources to read."""
         notice = "The model is unavailable right now; showing what the docs say."
         if reason:
             notice = f"{notice} ({reason})"
-        return self._evidence_answer(run, notice, degraded=True)
+        answer = self._evidence_answer(run, notice, degraded=True)
+        quoted = {(c.source, c.lines) for c in answer.citations}
+        rest = [p for p in run.passages if not any(
+            c.source == p.source and c.lines[0] >= p.lines[0] and c.lines[1] <= p.lines[1]
+            for c in answer.citations)]  # fmt: skip
+        if not quoted or not rest:
+            return answer
+        more = tuple(self._citation(n, p) for n, p in enumerate(rest, start=len(quoted) + 1))
+        return replace(answer, citations=answer.citations + more)
 
     def _sources(self, passages: Sequence[Passage]) -> tuple[Citation, ...]:
         return tuple(self._citation(i, p) for i, p in enumerate(passages, start=1))

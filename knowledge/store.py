@@ -352,10 +352,11 @@ class Collection:
     ) -> list[Passage]:
         """The best `k` passages, near-copies collapsed. `text` is what the user typed:
         the full-text leg searches its words without conversational filler, and a query
-        left with no words finds nothing there (an empty list, not an error)."""
+        left with no words finds nothing there (an empty list, not an error), except in
+        the vector mode, which ranks by meaning alone."""
         table, _ = self._published()
-        if not has_content(text):
-            return []
+        if not has_content(text) and mode != "vector":
+            return []  # a vector search still has a meaning: what lies nearest
         store = self.store
         words = fts_query(text, drop_filler=store.drop_filler)
         where = _like_prefix(path_prefix) if path_prefix else None

@@ -3,7 +3,10 @@ answer documents."""
 
 from __future__ import annotations
 
-from engine import Citation
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the server answers `initialize` before the engine's imports load
+    from engine import Citation
 
 
 def quote_markdown(c: Citation) -> list[str]:
