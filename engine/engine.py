@@ -355,7 +355,10 @@ class Engine:
         if not has_content(question):
             # About nothing ("what is the of the and?"): it will be declined, with what
             # lies nearest in meaning as the closest passages, so a person can still look.
-            return self._search(question, collection, mode="vector")
+            nearest = self.store.collection(self.collection_name(collection)).nearest(
+                self.embedder.embed_query(question), k=self.settings.retrieval.k
+            )
+            return [self._linked(p) for p in nearest]
         own = self.search(question, collection=collection)
         if query == question:
             return own

@@ -129,64 +129,61 @@ def build_examples(
     search: Search | None = None,
     feedback: Sequence[dict[str, Any]] = (),
 ) -> list[Example]:
+    """Cited examples from the docs (and distractor ones that must decline), declines for
+    questions the docs do not cover, and examples from people's feedback."""
     rng = random.Random(cfg.seed)
-    out: list[Example] = []
     k = max(1, cfg.passages_per_example)
-    seq = cfg.max_seq_tokens
+
+    def fit(question: str, passages: Sequence[Passage], completion: str) -> Any:
+        return _prompt(question, list(passages), count_tokens, budget_tokens,
+                       completion=completion, max_seq_tokens=cfg.max_seq_tokens)  # fmt: skip
+
+    out: list[Example] = []
     for c in chunks:
-        q = question_for(c)
-        kws = keywords_of(c.text)
-        if not q or not kws:
-            continue
-        others = [o for o in chunks if o.source != c.source]
-        distractors = rng.sample(others, min(k - 1, len(others)))
-        slot = rng.randrange(len(distractors) + 1)
-        passages = [d for d in distractors]
-        gold = c
-        passages.insert(slot, gold)
-        answer = f" {cited_answer(c, slot + 1, kws)}\n"
-        prompt, kept = _prompt(
-            q, passages, count_tokens, budget_tokens, completion=answer, max_seq_tokens=seq
-        )
-        # The label must cite the gold passage as the prompt holds it, whole: when the
-        # budget trimmed or dropped it, the example would teach citing the wrong thing.
-        if slot < len(kept) and kept[slot] == gold:
-            out.append(
-                Example(f"cite-{c.id[:12]}", "cited", q, prompt, answer, (c.source,), tuple(kws))
-            )
-        else:
-            log.debug("skipped %s: its gold passage does not fit the prompt budget", c.id)
-        # The same question over passages that do not hold the answer: abstain.
-        if others and rng.random() < 0.3:
-            wrong = [d for d in rng.sample(others, min(k, len(others)))]
-            prompt, _ = _prompt(
-                q,
-                wrong,
-                count_tokens,
-                budget_tokens,
-                completion=ABSTAIN_COMPLETION,
-                max_seq_tokens=seq,
-            )
-            out.append(Example(f"miss-{c.id[:12]}", "distractor", q, prompt, ABSTAIN_COMPLETION))
+        out += _doc_examples(c, chunks, k, rng, fit)
     for uq in unanswerable_questions():
         found = (
             list(search(uq.question))[:k]
             if search
             else [d for d in rng.sample(list(chunks), min(k, len(chunks)))]
         )
-        prompt, _ = _prompt(
-            uq.question,
-            found,
-            count_tokens,
-            budget_tokens,
-            completion=ABSTAIN_COMPLETION,
-            max_seq_tokens=seq,
-        )
+        prompt, _ = fit(uq.question, found, ABSTAIN_COMPLETION)
         out.append(Example(uq.id, "abstain", uq.question, prompt, ABSTAIN_COMPLETION))
     for r in feedback:
-        ex = _feedback_example(r, k, count_tokens, budget_tokens, seq, search)
+        ex = _feedback_example(r, k, count_tokens, budget_tokens, cfg.max_seq_tokens, search)
         if ex:
             out.append(ex)
+    return out
+
+
+def _doc_examples(
+    c: Passage, chunks: Sequence[Passage], k: int, rng: random.Random, fit: Any
+) -> list[Example]:
+    """The chunk's question over the chunk and k - 1 others (cite it), and sometimes over
+    k others that do not hold the answer (decline)."""
+    q = question_for(c)
+    kws = keywords_of(c.text)
+    if not q or not kws:
+        return []
+    out: list[Example] = []
+    others = [o for o in chunks if o.source != c.source]
+    passages = rng.sample(others, min(k - 1, len(others)))
+    slot = rng.randrange(len(passages) + 1)
+    passages.insert(slot, c)
+    answer = f" {cited_answer(c, slot + 1, kws)}\n"
+    prompt, kept = fit(q, passages, answer)
+    # The label must cite the gold passage as the prompt holds it, whole: when the
+    # budget trimmed or dropped it, the example would teach citing the wrong thing.
+    if slot < len(kept) and kept[slot] == c:
+        out.append(
+            Example(f"cite-{c.id[:12]}", "cited", q, prompt, answer, (c.source,), tuple(kws))
+        )
+    else:
+        log.debug("skipped %s: its gold passage does not fit the prompt budget", c.id)
+    if others and rng.random() < 0.3:
+        wrong = rng.sample(others, min(k, len(others)))
+        prompt, _ = fit(q, wrong, ABSTAIN_COMPLETION)
+        out.append(Example(f"miss-{c.id[:12]}", "distractor", q, prompt, ABSTAIN_COMPLETION))
     return out
 
 

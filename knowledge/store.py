@@ -352,11 +352,10 @@ class Collection:
     ) -> list[Passage]:
         """The best `k` passages, near-copies collapsed. `text` is what the user typed:
         the full-text leg searches its words without conversational filler, and a query
-        left with no words finds nothing there (an empty list, not an error), except in
-        the vector mode, which ranks by meaning alone."""
+        left with no words finds nothing there (an empty list, not an error)."""
         table, _ = self._published()
-        if not has_content(text) and mode != "vector":
-            return []  # a vector search still has a meaning: what lies nearest
+        if not has_content(text):
+            return []
         store = self.store
         words = fts_query(text, drop_filler=store.drop_filler)
         where = _like_prefix(path_prefix) if path_prefix else None
@@ -381,6 +380,13 @@ class Collection:
             hits = collapse(hits, lambda h: str(h[0]["text"]), limit=k,
                             threshold=store.collapse_threshold)  # fmt: skip
         return [_passage(r, score=s, similarity=r["similarity"]) for r, s in hits[:k]]
+
+    def nearest(self, vector: np.ndarray, *, k: int = 8) -> list[Passage]:
+        """The `k` passages nearest to `vector` in meaning, whatever the words: what a
+        decline lists as the closest passages when a question has no words to search."""
+        table, _ = self._published()
+        rows = legs.vector_leg(table, vector, k, None)
+        return [_passage(r, score=r["similarity"], similarity=r["similarity"]) for r in rows]
 
     def writer(self) -> CollectionWriter:
         """A writer on the latest version (created empty if the collection is new)."""
