@@ -23,8 +23,7 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +31,7 @@ from typing import Protocol
 from bot.state_import import import_legacy
 from engine.feedback import feedback_path
 from engine.settings import Settings
+from engine.sqlite import transaction
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,8 @@ class SQLiteSlackState:
             if fresh and legacy is not None and legacy.exists():
                 import_legacy(db, legacy)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path)
 
     # -- deduplication -------------------------------------------------------------
     def claim(self, key: str, *, keep_days: int = 2) -> bool:

@@ -36,14 +36,15 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from engine.settings import Settings
+from engine.sqlite import transaction
 from engine.types import Answer
 
 Verdict = Literal["helpful", "not_helpful", "correction"]
@@ -183,14 +184,8 @@ class SQLiteFeedbackStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path)
 
     # -- answers -------------------------------------------------------------------
     def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "",
