@@ -407,13 +407,11 @@ class Engine:
         if reason:
             notice = f"{notice} ({reason})"
         answer = self._evidence_answer(run, notice, degraded=True)
-        quoted = {(c.source, c.lines) for c in answer.citations}
-        rest = [p for p in run.passages if not any(
-            c.source == p.source and c.lines[0] >= p.lines[0] and c.lines[1] <= p.lines[1]
-            for c in answer.citations)]  # fmt: skip
-        if not quoted or not rest:
+        best = run.evidence.best()
+        if best is None:  # the answer already lists every passage
             return answer
-        more = tuple(self._citation(n, p) for n, p in enumerate(rest, start=len(quoted) + 1))
+        rest = [p for i, p in enumerate(run.passages) if i != best.passage]
+        more = tuple(self._citation(n, p) for n, p in enumerate(rest, start=2))
         return replace(answer, citations=answer.citations + more)
 
     def _sources(self, passages: Sequence[Passage]) -> tuple[Citation, ...]:

@@ -258,17 +258,14 @@ def _data(run: _Run, base: _Base, embedder: Any) -> tuple[Dataset, Any]:
 
 
 def _dry_run(run: _Run, ds: Dataset) -> RunOutcome:
-    reason = "dry run: data set built, nothing trained or shipped"
-    write_report(run.run_dir, run.name, False, reason, run.metrics, run.notes)
-    return RunOutcome(
-        run.name,
-        run.run_dir,
-        False,
-        reason,
-        ds.version,
-        run.metrics,
-        report=run.run_dir / "report.md",
-    )
+    return _conclude(run, ds, False, "dry run: data set built, nothing trained or shipped")
+
+
+def _conclude(run: _Run, ds: Dataset, shipped: bool, reason: str, gguf: str = "") -> RunOutcome:
+    """Write the report that says why, and the outcome the CLI prints."""
+    write_report(run.run_dir, run.name, shipped, reason, run.metrics, run.notes)
+    report = run.run_dir / "report.md"
+    return RunOutcome(run.name, run.run_dir, shipped, reason, ds.version, run.metrics, gguf, report)
 
 
 def _train(run: _Run, base: _Base, ds: Dataset) -> TrainResult:
@@ -329,17 +326,7 @@ def _ship_or_refuse(
     }
     gguf_path = _ship(run, base, cand_gguf, manifest) if ship else ""
     (run.run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    write_report(run.run_dir, run.name, ship, reason, run.metrics, run.notes)
-    return RunOutcome(
-        run.name,
-        run.run_dir,
-        ship,
-        reason,
-        ds.version,
-        run.metrics,
-        gguf_path,
-        run.run_dir / "report.md",
-    )
+    return _conclude(run, ds, ship, reason, gguf_path)
 
 
 def _ship(run: _Run, base: _Base, cand_gguf: Path, manifest: dict[str, Any]) -> str:
