@@ -17,7 +17,7 @@ from engine.errors import ConfigError
 from knowledge.sync import sync_collection
 from teamkb.config import load_settings
 from tests.conftest import ROOT
-from tests.knowledge.test_sync import CountingEmbedder
+from tests.knowledge.test_sync import CountingEmbedder, crash_after_first_batch
 
 
 @pytest.fixture
@@ -61,19 +61,7 @@ def test_index_search_ask_reindex_and_crash_on_s3(moto_s3, tmp_path, docs, embed
     # A crash mid-index leaves the published version searchable.
     for i in range(12):
         (docs / f"extra{i}.md").write_text(f"# Extra {i}\n\nExtra page {i} about canaries.\n")
-
-    class Crash(Exception):
-        pass
-
-    class CrashingEmbedder(CountingEmbedder):
-        def embed_documents(self, texts):
-            if self.embedded:
-                raise Crash("power cut")
-            return super().embed_documents(texts)
-
-    with pytest.raises(Crash):
-        sync_collection(engine.store.collection("team"), CrashingEmbedder(embedder), [docs],
-                        batch_size=4)  # fmt: skip
+    crash_after_first_batch(engine.store.collection("team"), embedder, docs, batch_size=4)
     reader = build_engine(settings, embedder=embedder)  # another process's view
     assert reader.store.collection("team").published_version() == again.version
     hits = reader.search("canary", collection="team", k=10)

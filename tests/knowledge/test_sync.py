@@ -111,21 +111,7 @@ def test_crash_mid_run_leaves_published_index_searchable(tmp_path, docs, embedde
             f"# Extra {i}\n\nExtra page number {i} about canaries.\n"
         )
     (docs / "deploy.md").write_text("# Deploy\n\n## Canary\nCanary now runs 99 minutes.\n")
-
-    class Crash(Exception):
-        pass
-
-    calls = {"n": 0}
-
-    class CrashingEmbedder(CountingEmbedder):
-        def embed_documents(self, texts):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise Crash("power cut")
-            return super().embed_documents(texts)
-
-    with pytest.raises(Crash):
-        sync_collection(store.collection("team"), CrashingEmbedder(embedder), [docs], batch_size=8)
+    crash_after_first_batch(store.collection("team"), embedder, docs)
     reader = KnowledgeStore(str(tmp_path / "index"))
     assert reader.collection("team").published_version() == first.version
     hits = reader.collection("team").search(
@@ -200,7 +186,9 @@ class HashEmbedder:
         return self.embed_documents([text])[0]
 
 
-def _crash_after_first_batch(store, embedder, docs):
+def crash_after_first_batch(collection, embedder, docs, batch_size: int = 8) -> None:
+    """An index run that dies (a power cut) after writing its first batch, unpublished."""
+
     class Crash(Exception):
         pass
 
@@ -211,7 +199,7 @@ def _crash_after_first_batch(store, embedder, docs):
             return super().embed_documents(texts)
 
     with pytest.raises(Crash):
-        sync_collection(store.collection("team"), CrashingEmbedder(embedder), [docs], batch_size=8)
+        sync_collection(collection, CrashingEmbedder(embedder), [docs], batch_size=batch_size)
 
 
 def test_resumed_run_reports_what_readers_gain(tmp_path, docs):
@@ -220,7 +208,7 @@ def test_resumed_run_reports_what_readers_gain(tmp_path, docs):
     first = sync_collection(store.collection("team"), emb, [docs])
     for i in range(30):
         (docs / f"extra{i}.md").write_text(f"# Extra {i}\n\nExtra page number {i}.\n")
-    _crash_after_first_batch(store, emb.inner, docs)
+    crash_after_first_batch(store.collection("team"), emb.inner, docs)
     assert store.collection("team").published_version() == first.version
 
     r = sync_collection(store.collection("team"), emb, [docs])
