@@ -54,14 +54,16 @@ QUESTIONS = [
 ]  # fmt: skip
 
 
-def write_config(home: Path, ollama_url: str, workers: int) -> Path:
+def write_config(
+    home: Path, ollama_url: str, workers: int, *, docs: Path = HANDBOOK, per_minute: int = 1000
+) -> Path:
     toml = home / "teamkb.toml"
     toml.write_text(
         f'home = "{home}"\ndefault_collection = "handbook"\nanswer_cache = false\n'
-        f'[collections.handbook]\npaths = ["{HANDBOOK}"]\n'
+        f'[collections.handbook]\npaths = ["{docs}"]\n'
         f'[generator]\nbackend = "ollama"\nollama_host = "{ollama_url}"\n'
-        'ollama_model = "gemma3:270m"\nuse_adapter = false\ntimeout_s = 60\n'
-        f"[slack]\nworkers = {workers}\nrate_limit_per_minute = 1000\n",
+        'ollama_model = "gemma3:270m"\nuse_adapter = false\ntimeout_s = 120\n'
+        f"[slack]\nworkers = {workers}\nrate_limit_per_minute = {per_minute}\n",
         encoding="utf-8",
     )
     return toml

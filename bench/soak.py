@@ -35,26 +35,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench._common import machine, pct  # noqa: E402
-from bench.slack_ack import command, server, wait_ready  # noqa: E402
+from bench.slack_ack import command, server, wait_ready, write_config  # noqa: E402
 from tests.conftest import HANDBOOK  # noqa: E402
 from tests.fakes.ollama_server import FakeOllama  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 HOVER_LINES = ["x = ledger-api", "y = canary", "z = rollback", "w = on-call", "v = shipit"]
 DEADLINE_S = 900  # the whole soak stops by itself after this
-
-
-def write_config(home: Path, docs: Path, ollama_url: str) -> Path:
-    toml = home / "teamkb.toml"
-    toml.write_text(
-        f'home = "{home}"\ndefault_collection = "handbook"\nanswer_cache = false\n'
-        f'[collections.handbook]\npaths = ["{docs}"]\n'
-        f'[generator]\nbackend = "ollama"\nollama_host = "{ollama_url}"\n'
-        'ollama_model = "gemma3:270m"\nuse_adapter = false\ntimeout_s = 120\n'
-        "[slack]\nworkers = 2\nrate_limit_per_minute = 100000\n",
-        encoding="utf-8",
-    )
-    return toml
 
 
 def teamkb(toml: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -71,7 +58,14 @@ async def hovers(toml: Path, n: int, started: asyncio.Event) -> tuple[list[float
     from pygls.lsp.client import LanguageClient
 
     client = LanguageClient("soak", "1")
-    client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: None)  # the server's log: not ours
+    ready = asyncio.Event()
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def on_log(params: types.LogMessageParams) -> None:
+        # Time hovers against a loaded server: start-up is bench/lsp_latency.py's job.
+        if "engine ready" in params.message:
+            ready.set()
+
     await client.start_io(sys.executable, "-m", "teamkb", "--config", str(toml), "serve", "lsp")
     await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
     client.initialized(types.InitializedParams())
@@ -79,7 +73,7 @@ async def hovers(toml: Path, n: int, started: asyncio.Event) -> tuple[list[float
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
         uri=uri, language_id="python", version=1, text="\n".join(HOVER_LINES) + "\n")))  # fmt: skip
     doc = types.TextDocumentIdentifier(uri=uri)
-    await client.text_document_hover_async(types.HoverParams(doc, types.Position(0, 6)))
+    await asyncio.wait_for(ready.wait(), 300)
     started.set()
     latencies: list[float] = []
     errors = 0
@@ -125,7 +119,7 @@ def main() -> int:
             FakeOllama(delay_s=args.gen_delay) as ollama:  # fmt: skip
         home, docs = Path(tmp), Path(tmp) / "handbook"
         shutil.copytree(HANDBOOK, docs)
-        toml = write_config(home, docs, ollama.url)
+        toml = write_config(home, ollama.url, 2, docs=docs, per_minute=100_000)
         first = teamkb(toml, "index")
         if first.returncode != 0:
             raise SystemExit(f"index failed: {first.stderr}")
