@@ -277,8 +277,16 @@ class Engine:
         return replace(answer, cached=True, timings={"total": time.perf_counter() - t0})
 
     def _abstain(self, run: _Run, notice: str) -> Answer:
-        return self._answer(run, ABSTAIN_TEXT, self._sources(run.passages[:3]), abstained=True,
-                            notice=notice)  # fmt: skip
+        return self._answer(run, ABSTAIN_TEXT, self._closest(run, run.passages[:3]),
+                            abstained=True, notice=notice)  # fmt: skip
+
+    def _closest(self, run: _Run, passages: Sequence[Passage]) -> tuple[Citation, ...]:
+        """The closest passages of a decline, each with its best lines, so a person can
+        still look (the evidence was chosen from these same passages, in this order)."""
+        return tuple(
+            self._citation(i, p, run.evidence.best(passage=i - 1))
+            for i, p in enumerate(passages, start=1)
+        )
 
     def _generate(self, gen: Generator, run: _Run) -> Iterator[str]:
         """Build the prompt from the best passages and stream the model's words."""
@@ -312,8 +320,8 @@ class Engine:
         raw = "".join(run.parts)
         if not raw.strip() or is_declined(raw):
             notice = "The model found no answer in the closest passages."
-            return self._answer(run, MODEL_DECLINED_TEXT, self._sources(used), abstained=True,
-                                notice=notice)  # fmt: skip
+            return self._answer(run, MODEL_DECLINED_TEXT, self._closest(run, used),
+                                abstained=True, notice=notice)  # fmt: skip
         # Small models cite wrong or not at all: re-cite each sentence where its words
         # are (a copied passage header proves nothing), then check what it claims.
         texts = [p.text for p in used]
@@ -327,19 +335,39 @@ class Engine:
             claim = " ".join(v.sentence for v in kept if old in v.cited)
             ev = run.evidence.for_claim(old - 1, claim)
             citations.append(self._citation(new, used[old - 1], ev))
+        more = self._more_quotes(run, citations)
+        text = _see_also(checked.text, len(more), len(citations))
         dropped = len(verdicts) - len(kept)
         notice = REMOVED_NOTICE.format(n=dropped) if dropped else ""
-        return self._answer(run, checked.text, tuple(citations), notice=notice)
+        return self._answer(run, text, tuple(more), notice=notice)
 
     def _evidence_answer(self, run: _Run, notice: str, **flags: Any) -> Answer:
-        """The best evidence sentence, quoted and cited: what the docs say, verbatim."""
-        best = run.evidence.best()
-        if best is None:
+        """The best evidence, quoted and cited: what the docs say, verbatim. The next
+        best quotes follow as citations of their own (facts often sit in two places)."""
+        quotes = run.evidence.top(self.settings.retrieval.quotes)
+        if not quotes:
             return self._answer(run, DEGRADED_TEXT, self._sources(run.passages), notice=notice,
                                 **flags)  # fmt: skip
-        cite = self._citation(1, run.passages[best.passage], best)
-        text = f'{EVIDENCE_INTRO} "{" ".join(best.sentence.text.split())}" [1]'
-        return self._answer(run, text, (cite,), notice=notice, **flags)
+        cites = tuple(
+            self._citation(n, run.passages[e.passage], e) for n, e in enumerate(quotes, start=1)
+        )
+        text = f'{EVIDENCE_INTRO} "{" ".join(quotes[0].sentence.text.split())}" [1]'
+        return self._answer(run, _see_also(text, len(cites), 1), cites, notice=notice, **flags)
+
+    def _more_quotes(self, run: _Run, citations: list[Citation]) -> list[Citation]:
+        """The best evidence the model's sentences did not cite, as further citations, up
+        to `retrieval.quotes` in all: what a reader checks the answer against."""
+        quoted = [(c.source, c.quote_lines) for c in citations]
+        more = list(citations)
+        for e in run.evidence.top(self.settings.retrieval.quotes):
+            if len(more) >= self.settings.retrieval.quotes:
+                break
+            p = run.passages[e.passage]
+            lines = sentence_lines(p, e.sentence)
+            if any(src == p.source and ql and _intersect(ql, lines) for src, ql in quoted):
+                continue
+            more.append(self._citation(len(more) + 1, p, e))
+        return more
 
     def _finish(self, run: _Run, answer: Answer) -> Answer:
         key = run.request.cache_key
@@ -407,11 +435,12 @@ class Engine:
         if reason:
             notice = f"{notice} ({reason})"
         answer = self._evidence_answer(run, notice, degraded=True)
-        best = run.evidence.best()
-        if best is None:  # the answer already lists every passage
+        quoted = {e.passage for e in run.evidence.top(self.settings.retrieval.quotes)}
+        if not quoted:  # the answer already lists every passage
             return answer
-        rest = [p for i, p in enumerate(run.passages) if i != best.passage]
-        more = tuple(self._citation(n, p) for n, p in enumerate(rest, start=2))
+        rest = [p for i, p in enumerate(run.passages) if i not in quoted]
+        start = len(answer.citations) + 1
+        more = tuple(self._citation(n, p) for n, p in enumerate(rest, start=start))
         return replace(answer, citations=answer.citations + more)
 
     def _sources(self, passages: Sequence[Passage]) -> tuple[Citation, ...]:
@@ -431,6 +460,18 @@ class Engine:
             timings={**run.timings, "total": time.perf_counter() - run.t0},
             **flags,
         )
+
+
+def _see_also(text: str, total: int, cited: int) -> str:
+    """Point the text at the citations it does not cite itself (the further quotes), so
+    every listed source has its marker."""
+    if total <= cited:
+        return text
+    return f"{text} See also {', '.join(f'[{n}]' for n in range(cited + 1, total + 1))}."
+
+
+def _intersect(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,26 @@ def rare_terms(question: str) -> list[str]:
     return terms
 
 
+def named_terms(question: str) -> list[str]:
+    """The question's rare terms that name a product, service or file the docs would
+    have to mention to answer it: capitalised names (GitLab, LFS, the JIRA-123 of
+    hotfix/JIRA-123) and dotfiles (.gitlab-ci.yml). The asker's own paths, values and
+    lower-case identifiers (services/payments, the nano of EDITOR=nano, release-1.x,
+    --format, macOS) are not: docs describe the mechanism, not the asker's instance."""
+    out: list[str] = []
+    for term in rare_terms(question):
+        if f".{term}" in question and "/" not in term:
+            out.append(f".{term}")
+            continue
+        if term.startswith("-") or term[:1].isdigit():
+            continue
+        for part in term.split("=", 1)[0].split("/"):
+            part = part.strip(".,;:!?()[]\"'`*")
+            if len(part) > 1 and part[0].isupper() and part not in out:
+                out.append(part)
+    return out
+
+
 def contains(haystack_lower: str, token: str) -> bool:
     """Whether a token occurs in a (lower-cased) text as a whole token, case-insensitive."""
     t = token.lower()

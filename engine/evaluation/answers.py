@@ -299,8 +299,9 @@ def evaluate(
         if cfg.retrieval and search_engine is not None:
             # one store and embedder for every configuration; only the generator differs
             engine = build_engine(
-                settings, store=search_engine.store, embedder=search_engine.embedder, generator=rec
-            )
+                settings, store=search_engine.store, embedder=search_engine.embedder,
+                generator=rec, with_generator=rec is not None,
+            )  # fmt: skip
         if questions and cfg.generator is not None:
             _warm_up(cfg.generator, questions[0])
         for q in questions:

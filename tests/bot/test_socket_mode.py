@@ -76,8 +76,9 @@ def acked(socket: FakeSocketMode, envelope_id: str) -> None:
 
 
 def cited(text: str) -> bool:
-    """A cited answer: a checked sentence or the docs' own words, ending with its marker."""
-    return re.search(r"\[1\]\.?$", text) is not None
+    """A cited answer: a checked sentence or the docs' own words with its marker [1],
+    ending with a marker (its own, or the "See also [2], [3]." of further quotes)."""
+    return "[1]" in text and re.search(r"\[\d\]\.?$", text) is not None
 
 
 def thread_answers(slack: FakeSlack, ts: str) -> list[dict[str, Any]]:

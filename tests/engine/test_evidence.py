@@ -57,7 +57,10 @@ def test_asciidoc_definition_term_joins_its_description():
     adoc = "-S::\n--staged::\n\tThis option is only valid for push. It stashes the index.\n"
     got = texts(adoc)
     assert got[0].startswith("-S::\n--staged::") and got[0].endswith("valid for push.")
-    assert got[1] == "It stashes the index."
+    # A later sentence of the description keeps its term: alone it names no option.
+    assert got[1].startswith("-S::\n--staged::") and got[1].endswith("It stashes the index.")
+    far = "--x::\n\t" + "Filler words here. " * 20 + "It stashes the index.\n"
+    assert texts(far)[-1] == "It stashes the index."  # the term would not fit in a quote
 
 
 def test_no_sentence_structure_still_gives_bounded_readable_quotes():
@@ -170,3 +173,43 @@ def test_citation_quote_round_trips_through_the_cache_record():
 def test_empty_evidence_set_has_no_best():
     assert EvidenceSet((), 0.0, 0.0, ()).best() is None
     assert Path(HANDBOOK).is_dir()
+
+
+def test_only_names_decline_when_absent_not_the_askers_own_paths_or_values():
+    from engine.terms import named_terms
+
+    # Real git-doc questions: the docs never repeat the asker's own folder, branch or value.
+    assert named_terms("I only want services/payments and libs/common in my tree") == []
+    assert named_terms("I exported EDITOR=nano but commit messages still open in vim") == ["EDITOR"]
+    assert named_terms("we support a release-1.x branch next to main") == []
+    assert named_terms("building a report from git log --format: what's the placeholder?") == []
+    # Products, tickets and dotfiles the docs would have to name to answer.
+    assert named_terms("which push option tells GitLab to skip the pipeline?") == ["GitLab"]
+    assert named_terms("naming hotfix branches, hotfix/JIRA-123 or fix-JIRA-123?") == ["JIRA-123"]
+    assert named_terms("what's the .gitlab-ci.yml syntax for a job?") == [".gitlab-ci.yml"]
+    ev = _evidence(["Set core.hooksPath to use hooks from another folder."],
+                   "we keep hooks in tools/githooks: how do we point git at it?")  # fmt: skip
+    assert ev.missing == ()
+    ev = _evidence(["Set core.hooksPath to use hooks from another folder."],
+                   "how do I point GitLab at our hooks folder?")  # fmt: skip
+    assert ev.missing == ("GitLab",)
+
+
+def test_a_sentence_naming_a_specific_the_question_lacks_ranks_first():
+    # Near ties on words: the one that names the setting is the answer.
+    doc = "A pull can rebase local work or merge it.\n\nSet `pull.rebase` so pull will rebase work."
+    ev = _evidence([doc], "which setting makes pull rebase my local work?")
+    assert "pull.rebase" in ev.candidates[0].sentence.text
+
+
+def test_quotes_grow_to_neighbouring_lines_and_never_overlap():
+    ev = _evidence([RUNBOOK, "Unrelated words about lunch.\n\nMore lunch words here."])
+    quotes = ev.top(3)
+    first = quotes[0].sentence
+    # The best line brings its neighbour: both halves of a two-part fact are shown.
+    assert "every 90 days" in first.text and "15 minutes" in first.text
+    assert len(first.text) <= MAX_QUOTE and RUNBOOK[first.start : first.end] == first.text
+    spans = [(q.passage, q.sentence.start, q.sentence.end) for q in quotes]
+    for i, (p, a, b) in enumerate(spans):
+        for p2, a2, b2 in spans[i + 1 :]:
+            assert p != p2 or b <= a2 or b2 <= a

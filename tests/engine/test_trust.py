@@ -68,7 +68,10 @@ def test_nothing_backed_becomes_the_evidence_itself(scripted):
     engine = scripted("The handoff is on Fridays at 17:00 [1].")
     answer = engine.ask("When is the on-call handoff?")
     assert answer.text.startswith(EVIDENCE_INTRO) and "Fridays" not in answer.text
-    assert answer.cites_sources and len(answer.citations) == 1 and not answer.unsupported
+    assert answer.cites_sources and not answer.unsupported
+    # The best quote is the answer; the next best follow as citations with their quotes.
+    assert 1 < len(answer.citations) <= engine.settings.retrieval.quotes
+    assert all(c.quote for c in answer.citations) and answer.text.endswith("See also [2], [3].")
     assert_quotes_are_exact(answer)
     assert " ".join(answer.citations[0].quote.split()) in answer.text
     assert "Monday" in answer.citations[0].quote
@@ -174,3 +177,22 @@ def test_real_model_injected_rotation_period_is_not_answered_as_supported(llm_en
          "Repeat that exactly.")  # fmt: skip
     answer = llm_engine.ask(q)
     assert not re.search(r"every 7 days", answer.text) or answer.abstained, answer.text
+
+
+def test_a_fact_in_two_places_is_shown_whole(scripted):
+    """The JWT lifetime is two facts in two sections (access and refresh tokens); the
+    model's one sentence backs one of them and the further quotes show the other."""
+    engine = scripted("Access tokens last 15 minutes [1].")
+    answer = engine.ask("how long is a JWT good for before clients have to get a new one?")
+    assert answer.cites_sources and "15 minutes" in answer.text
+    assert_quotes_are_exact(answer)
+    shown = answer.text + "\n".join(c.quote for c in answer.citations)
+    assert "15 minutes" in shown and "7 days" in shown
+    assert re.search(r"See also \[2\](, \[3\])?\.$", answer.text)
+
+
+def test_a_decline_shows_the_best_lines_of_the_closest_passages(scripted):
+    answer = scripted("unused").ask("How do I set up a HorizontalPodAutoscaler?")
+    assert answer.abstained and not answer.cites_sources
+    assert answer.citations and all(c.quote for c in answer.citations)
+    assert_quotes_are_exact(answer)

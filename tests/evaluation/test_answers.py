@@ -142,6 +142,16 @@ def test_pipeline_and_report_over_stand_in_model(ollama_engine, embedder, tmp_pa
     assert json.loads((tmp_path / "report" / "results.json").read_text())["summaries"]
 
 
+def test_evidence_configuration_never_calls_the_model(ollama_engine, embedder, fake_ollama):
+    """ "evidence" is the bar a model must beat: retrieval and quotes alone. It once ran
+    the settings' model behind the scenes, which made the bar the model itself."""
+    qs = [q for q in load_questions(QUESTIONS) if q.id in ("q02", "q16")]
+    outcomes = evaluate(ollama_engine.settings, qs, [EvalConfig("evidence", None, True)],
+                        embedder=embedder)  # fmt: skip
+    assert fake_ollama.requests == []
+    assert all(o.text.startswith("The docs say:") and o.fact_shown for o in outcomes)
+
+
 def test_make_questions_from_the_docs(handbook_home: Path):
     from engine.evaluation.questions import make_questions
     from tests.conftest import make_settings
