@@ -44,7 +44,7 @@ class RetrievalSettings:
     min_similarity: float = 0.35
     # Decline below this evidence confidence (best sentence relevance + 0.5 x question
     # coverage; engine.abstention). README, "Abstention", has the calibration table.
-    min_confidence: float = 0.5
+    min_confidence: float = 0.75
     ann_min_rows: int = 50_000
     # Hybrid fusion: see README, "Retrieval quality", for how each default was chosen.
     fusion: FusionMethod = "rrf"
