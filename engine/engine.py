@@ -467,7 +467,9 @@ def _see_also(text: str, total: int, cited: int) -> str:
     every listed source has its marker."""
     if total <= cited:
         return text
-    return f"{text} See also {', '.join(f'[{n}]' for n in range(cited + 1, total + 1))}."
+    text = text.rstrip()
+    end = "" if text[-1:] in ".!?" else "."
+    return f"{text}{end} See also {', '.join(f'[{n}]' for n in range(cited + 1, total + 1))}."
 
 
 def _intersect(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -229,19 +229,23 @@ class EvidenceSet:
             out.append(q)
         return out
 
-    def for_claim(self, passage: int, claim: str) -> Evidence | None:
-        """The quote of one passage that best backs a claim the model made about it."""
+    def for_claim(self, passage: int, claim: str, *, widen: bool = True) -> Evidence | None:
+        """The quote of one passage that best backs a claim the model made about it
+        (`widen=False`: the bare sentence, which the support check was calibrated on)."""
         want = stems(claim)
         pool = [e for e in self.candidates if e.passage == passage]
-        if not pool or not want:
-            return self.quote(pool[0]) if pool else None
-        best = max(pool, key=lambda e: e.score + HINT_WEIGHT * _share(want, e.sentence.text))
-        return self.quote(best)
+        if not pool:
+            return None
+        best = pool[0]
+        if want:
+            best = max(pool, key=lambda e: e.score + HINT_WEIGHT * _share(want, e.sentence.text))
+        return self.quote(best) if widen else best
 
     def quote(self, e: Evidence) -> Evidence:
-        """A sentence widened, within MAX_QUOTE characters, by its better-scoring
-        neighbours: facts come in pairs ("every 90 days" next to the command, a default
-        next to its option) and a reader needs both."""
+        """A sentence widened by its neighbours, the better-scoring side first, while
+        the quote stays within MAX_QUOTE characters: facts come in pairs ("every 90
+        days" next to the command, a default next to its option) and a reader needs
+        both. On three dev sets: 48 facts shown in three quotes against 38 for bare sentences."""
         if e.passage >= len(self.texts):
             return e
         units = sorted(

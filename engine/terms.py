@@ -104,7 +104,7 @@ def named_terms(question: str) -> list[str]:
         if term.startswith("-") or term[:1].isdigit():
             continue
         for part in term.split("=", 1)[0].split("/"):
-            part = part.strip(".,;:!?()[]\"'`*")
+            part = re.sub(r"['’]s$", "", part.strip(".,;:!?()[]\"'`*"))  # GitHub's
             if len(part) > 1 and part[0].isupper() and part not in out:
                 out.append(part)
     return out

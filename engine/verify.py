@@ -8,7 +8,8 @@ back. A small model's words are a claim, not a fact: a sentence stays only when
    content word with the sentence ("rotated every 7 days" is not backed by "a ticket is
    auto-created 7 days before the due date");
 4. its content words match the quoted sentence beyond chance (MIN_OVERLAP, calibrated
-   with bench/calibrate_support.py; see README, "Answer checks").
+   with bench/calibrate_support.py; see README, "Answer checks");
+5. it is whole: it does not stop on a comma or a dangling word ("..., then [1]").
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\[\"(])")
 _CLAUSE = re.compile(r"[.;:!?()\[\]—–\n]|,\s|\s-\s")
 _NUMBER = re.compile(r"^\d")
+# A sentence cut off mid-clause (a small model stops at a newline or its token limit):
+# "If you want to use git rebase instead of merging, then [1]" asserts nothing whole.
+_DANGLING = re.compile(
+    r"(?:[,;:(—–-]|\b(?:and|or|but|then|so|because|to|of|the|a|an|with|for|in|on|by|if"
+    r"|that|which|when|than|as|from|into|is|are|be))\s*$",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,9 @@ def _problem(
     for token in (t for t in fact_tokens(bare) if _NUMBER.match(t)):
         if not any(same_sense(bare, token, passages[n - 1]) for n in cited):
             return f"{token!r} appears in the cited passage in another sense"
-    quotes = [e.sentence.text for n in cited if (e := evidence.for_claim(n - 1, bare))]
+    if _DANGLING.search(bare):
+        return "it is not a whole sentence"
+    quotes = [e.sentence.text for n in cited if (e := evidence.for_claim(n - 1, bare, widen=False))]
     if overlap(bare, " ".join(quotes)) < MIN_OVERLAP:
         return "its words do not match the cited lines"
     return ""

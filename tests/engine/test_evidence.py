@@ -151,6 +151,17 @@ def test_sentences_with_absent_fact_tokens_or_no_citation_are_removed():
     assert w.ok and w.cited == (2,)
 
 
+def test_a_sentence_cut_off_mid_clause_is_removed():
+    # Real output on git-doc: the model stopped at a newline after "then".
+    doc = "See `pull.rebase` if you want to make git pull always use --rebase instead of merging."
+    ps = [doc]
+    cut = "If you want git pull to use --rebase instead of merging, then [1]"
+    [v] = verify(cut, ps, _evidence(ps, "how do I make git pull rebase?"))
+    assert not v.ok and "whole sentence" in v.reason
+    [w] = verify("Set `pull.rebase` to make git pull always rebase [1].", ps, _evidence(ps))
+    assert w.ok
+
+
 def test_a_sentence_citing_the_wrong_passage_is_recited():
     ps = ["Team lunch is on Fridays.", RUNBOOK]
     [v] = verify("The frequency is every 90 days [1].", ps, _evidence(ps))
@@ -187,6 +198,7 @@ def test_only_names_decline_when_absent_not_the_askers_own_paths_or_values():
     assert named_terms("which push option tells GitLab to skip the pipeline?") == ["GitLab"]
     assert named_terms("naming hotfix branches, hotfix/JIRA-123 or fix-JIRA-123?") == ["JIRA-123"]
     assert named_terms("what's the .gitlab-ci.yml syntax for a job?") == [".gitlab-ci.yml"]
+    assert named_terms("where in GitHub's repo settings is it?") == ["GitHub"]
     ev = _evidence(["Set core.hooksPath to use hooks from another folder."],
                    "we keep hooks in tools/githooks: how do we point git at it?")  # fmt: skip
     assert ev.missing == ()
