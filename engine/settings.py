@@ -51,6 +51,9 @@ class RetrievalSettings:
     fusion_k: int = 10
     fts_weight: float = 0.5
     candidates: int = 20
+    # Keep the full-text leg's best hit within the top this many (0: off): +2 facts on
+    # git-doc, -1% nDCG@10 on two BEIR sets (README, "Retrieval quality"), so an option.
+    fts_best_within: int = 0
     # Near-copies (word 3-gram Jaccard ≥ this) collapse to the best-ranked one; 1.0: off.
     collapse_threshold: float = DEFAULT_THRESHOLD
     # Drop "how do I", "our", "we"… from the full-text leg's query (the vector leg keeps all).
@@ -58,7 +61,9 @@ class RetrievalSettings:
     chunk_chars: int = 900
 
     def fusion_config(self) -> Fusion:
-        return Fusion(self.fusion, self.fusion_k, self.fts_weight, self.candidates)
+        return Fusion(
+            self.fusion, self.fusion_k, self.fts_weight, self.candidates, self.fts_best_within
+        )
 
 
 @dataclass(frozen=True)

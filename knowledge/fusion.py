@@ -30,6 +30,8 @@ class Fusion:
     k: int = 10  # RRF rank constant
     fts_weight: float = 0.5
     candidates: int = 20  # fused from each list (at least k)
+    # The full-text leg's best hit is kept within the top this many (0: off).
+    fts_best_within: int = 0
 
 
 DEFAULT_FUSION = Fusion()
@@ -76,4 +78,20 @@ def fuse(
     else:
         scores = rrf_scores([[i for i, _ in vector], [i for i, _ in fts]], weights, fusion.k)
     order = {item: n for n, item in enumerate(scores)}  # dicts keep insertion order
-    return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+    fused = sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+    if fts and fusion.fts_best_within > 0:
+        return keep_within(fused, fts[0][0], fusion.fts_best_within)
+    return fused
+
+
+def keep_within(fused: list[tuple[H, float]], item: H, within: int) -> list[tuple[H, float]]:
+    """`item` moved up into the last of the first `within` places if it ranks below them;
+    scores stay where they were, so the list is still ordered by score. Fusion rewards
+    agreement, and with the full-text leg weighted under the vectors, the passage that
+    alone holds an exact option name can sink below passages both legs rank middling."""
+    items = [i for i, _ in fused]
+    if item not in items or items.index(item) < within:
+        return fused
+    items.remove(item)
+    items.insert(within - 1, item)
+    return list(zip(items, (s for _, s in fused), strict=True))

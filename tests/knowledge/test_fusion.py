@@ -47,6 +47,24 @@ def test_fuse_with_an_empty_leg_is_that_leg_order():
         assert [i for i, _ in fuse(vector, [], Fusion(method=method))] == ["x", "y", "z"]
 
 
+def test_the_full_text_best_hit_can_be_kept_in_the_top_three():
+    # git-doc's "back out the last commit but keep the changes staged": only full text
+    # ranks git-reset's `--soft` passage (z) first; four passages both legs like sink it.
+    vector = [("a", 0.9), ("b", 0.8), ("c", 0.7), ("d", 0.6)]
+    fts = [("z", 9.0), ("b", 8.0), ("c", 7.0), ("a", 6.0), ("d", 5.0)]
+    off = [i for i, _ in fuse(vector, fts, Fusion())]
+    assert "z" not in off[:3]
+    on = fuse(vector, fts, Fusion(fts_best_within=3))
+    assert [i for i, _ in on][:3] == [*off[:2], "z"]
+    off_scores = [s for _, s in fuse(vector, fts, Fusion())]
+    assert [s for _, s in on] == off_scores  # scores stay in place: still sorted
+    assert sorted(i for i, _ in on) == sorted(off)
+    # Already in the top three: nothing moves.
+    assert fuse(vector, fts[1:] + fts[:1], Fusion(fts_best_within=3)) == fuse(
+        vector, fts[1:] + fts[:1], Fusion()
+    )
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
