@@ -19,8 +19,21 @@ class RunInterrupted(BaseException):
     stage's `except Exception` takes it for an ordinary failure and carries on."""
 
 
+_requested: list[str] = []  # the signal that asked the run to stop, once it has
+
+
 def _raise(signum: int, frame: Any) -> None:
-    raise RunInterrupted(f"stopped by {signal.Signals(signum).name}")
+    _requested.append(f"stopped by {signal.Signals(signum).name}")
+    raise RunInterrupted(_requested[-1])
+
+
+def raise_if_requested() -> None:
+    """Raise RunInterrupted if a signal asked the run to stop. The handler raises at
+    once, but Python swallows an exception raised while the main thread runs a
+    destructor or a garbage-collector callback (torch's tensors have many), so the
+    training loop also checks here after every step."""
+    if _requested:
+        raise RunInterrupted(_requested[-1])
 
 
 @contextmanager
@@ -30,8 +43,10 @@ def sigterm_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _requested.clear()
     previous = signal.signal(signal.SIGTERM, _raise)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _requested.clear()

@@ -12,6 +12,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, Traini
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from finetune.config import FinetuneConfig
+from finetune.interrupt import raise_if_requested
 from finetune.loss import completion_loss
 from finetune.progress import ProgressLine, TokenCount
 
@@ -76,6 +77,13 @@ class CompletionTrainer(Trainer):
         return (loss, {}) if return_outputs else loss
 
 
+class _StopWhenAsked(TrainerCallback):
+    """A SIGTERM whose exception was swallowed mid-step still stops the run here."""
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        raise_if_requested()
+
+
 class _EvaluateLast(TrainerCallback):
     """Evaluate (and keep, if best) the final step too, as when `steps` is not a
     multiple of `eval_every`."""
@@ -134,7 +142,7 @@ def make_trainer(
     counter: TokenCount,
 ) -> CompletionTrainer:
     rows, vrows = data
-    callbacks: list[TrainerCallback] = [ProgressLine(counter)]
+    callbacks: list[TrainerCallback] = [ProgressLine(counter), _StopWhenAsked()]
     if vrows:
         callbacks += [
             EarlyStoppingCallback(cfg.patience, early_stopping_threshold=cfg.min_delta),

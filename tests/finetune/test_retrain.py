@@ -152,12 +152,16 @@ def test_sigterm_mid_training_ends_cleanly(home_copy, tiny):
     env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
     argv = [sys.executable, "-c", _SIGTERM_RUN, str(home_copy), str(tiny.hf_dir), str(tiny.gguf)]
     proc = subprocess.Popen(argv, env=env, cwd=root, stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while "step 2/100000" not in _run_log(home_copy):  # a training step has been logged
-        assert proc.poll() is None and time.monotonic() < deadline, _run_log(home_copy)
-        time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 240
+        while "step 2/100000" not in _run_log(home_copy):  # a training step has been logged
+            assert proc.poll() is None and time.monotonic() < deadline, _run_log(home_copy)
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    finally:  # a failed wait must not leave a 100,000-step run behind
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 143 and "interrupted (stopped by SIGTERM)" in out
     assert read_current(home_copy) == before
     run_dir = next((home_copy / "finetune" / "runs").iterdir())
