@@ -355,13 +355,12 @@ class Engine:
         return self._answer(run, _see_also(text, len(cites), 1), cites, notice=notice, **flags)
 
     def _more_quotes(self, run: _Run, citations: list[Citation]) -> list[Citation]:
-        """The best evidence the model's sentences did not cite, as further citations, up
-        to `retrieval.quotes` in all: what a reader checks the answer against."""
+        """The best `retrieval.quotes` evidence quotes that no citation of the model
+        overlaps, as further citations: the model's choice of lines never hides the
+        evidence a reader checks its words against."""
         quoted = [(c.source, c.quote_lines) for c in citations]
         more = list(citations)
         for e in run.evidence.top(self.settings.retrieval.quotes):
-            if len(more) >= self.settings.retrieval.quotes:
-                break
             p = run.passages[e.passage]
             lines = sentence_lines(p, e.sentence)
             if any(src == p.source and ql and _intersect(ql, lines) for src, ql in quoted):

@@ -36,8 +36,8 @@ class RetrievalSettings:
     # Passages put in the prompt. Small models answer best from few: 270M loses the
     # thread past three handbook-sized passages (measured, see README).
     prompt_passages: int = 3
-    # Quotes shown with an answer (each at most 300 characters): the model's cited lines
-    # first, then the best evidence it did not cite (README, "Answers").
+    # Evidence quotes shown with an answer (each at most 300 characters), after the lines
+    # the model's own sentences cite (README, "Answers").
     quotes: int = 3
     # Below this cosine similarity of the best passage the engine abstains (see README,
     # "Abstention threshold", for how it was calibrated).
