@@ -25,6 +25,18 @@ QUESTIONS = ROOT / "examples" / "handbook-questions.jsonl"
 URL = "https://git.example.com/platform/handbook/blob/main/{path}#L{start}-L{end}"
 
 
+def cli_workdir(workdir: Path, home: str | Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `workdir` a CLI user's folder: a teamkb.toml over the handbook with no model,
+    the current directory, and no TEAMKB_ overrides leaking in from the environment."""
+    (workdir / "teamkb.toml").write_text(
+        f'home = "{home}"\n[collections.handbook]\npaths = ["{HANDBOOK}"]\n'
+        '[generator]\nbackend = "none"\n'
+    )
+    monkeypatch.chdir(workdir)
+    for key in [k for k in os.environ if k.startswith("TEAMKB_")]:
+        monkeypatch.delenv(key)
+
+
 def make_settings(home: Path, **changes: object) -> Settings:
     """Settings for tests; `generator=` takes a GeneratorSettings or a backend name."""
     gen = changes.pop("generator", "none")

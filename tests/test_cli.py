@@ -9,18 +9,12 @@ from pathlib import Path
 import pytest
 
 from teamkb.cli import main
-from tests.conftest import HANDBOOK, ROOT
+from tests.conftest import ROOT, cli_workdir
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch) -> Path:
-    (tmp_path / "teamkb.toml").write_text(
-        f'home = "data"\n[collections.handbook]\npaths = ["{HANDBOOK}"]\n'
-        '[generator]\nbackend = "none"\n'
-    )
-    monkeypatch.chdir(tmp_path)
-    for key in [k for k in os.environ if k.startswith("TEAMKB_")]:
-        monkeypatch.delenv(key)
+    cli_workdir(tmp_path, "data", monkeypatch)
     return tmp_path
 
 

@@ -2,7 +2,6 @@
 and the exact top 3 for a few handbook questions (a regression net for ranking)."""
 
 import json
-import os
 import shutil
 
 import pytest
@@ -12,7 +11,7 @@ from engine.errors import InvalidQuestion
 from engine.settings import RetrievalSettings
 from knowledge.diversity import jaccard, shingles
 from teamkb.cli import main
-from tests.conftest import HANDBOOK, ROOT, make_settings
+from tests.conftest import HANDBOOK, ROOT, cli_workdir, make_settings
 
 NEAR_COPIES = ROOT / "tests" / "fixtures" / "near-duplicates"
 
@@ -46,13 +45,7 @@ def test_non_ascii_queries_search_both_legs(search_engine, mode):
 
 @pytest.fixture
 def cli_home(home_copy, tmp_path, monkeypatch):
-    (tmp_path / "teamkb.toml").write_text(
-        f'home = "{home_copy}"\n[collections.handbook]\npaths = ["{HANDBOOK}"]\n'
-        '[generator]\nbackend = "none"\n'
-    )
-    monkeypatch.chdir(tmp_path)
-    for key in [k for k in os.environ if k.startswith("TEAMKB_")]:
-        monkeypatch.delenv(key)
+    cli_workdir(tmp_path, home_copy, monkeypatch)
     return home_copy
 
 
