@@ -31,7 +31,7 @@ from typing import Protocol
 from bot.state_import import import_legacy
 from engine.feedback import feedback_path
 from engine.settings import Settings
-from engine.sqlite import transaction
+from engine.sqlite import transaction, use_wal
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class SQLiteSlackState:
         # this process so that SQLite never answers "database is locked".
         self._lock = threading.Lock()
         with self._lock, self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+            use_wal(db)
             db.executescript(_SCHEMA)
             if fresh and legacy is not None and legacy.exists():
                 import_legacy(db, legacy)

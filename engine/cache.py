@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.sqlite import use_wal
+
 log = logging.getLogger(__name__)
 
 MAX_AGE_S = 14 * 24 * 3600
@@ -21,7 +23,7 @@ class AnswerCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=5)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._db)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT, at REAL)"
         )

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from engine.settings import Settings
-from engine.sqlite import transaction
+from engine.sqlite import transaction, use_wal
 from engine.types import Answer
 
 Verdict = Literal["helpful", "not_helpful", "correction"]
@@ -181,7 +181,7 @@ class SQLiteFeedbackStore:
         # this process so that SQLite never answers "database is locked".
         self._lock = threading.Lock()
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+            use_wal(db)
             db.executescript(_SCHEMA)
 
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
