@@ -219,14 +219,18 @@ class EvidenceSet:
         """The n best quotes a reader should see: no repeated text (docs copy lines
         between pages) and no quote overlapping another one already chosen."""
         out: list[Evidence] = []
+        shown: list[tuple[str, str]] = []  # (core sentence, whole quote), whitespace-folded
         for e in self.candidates:
             if len(out) >= n:
                 break
             q = self.quote(e)
-            norm = " ".join(q.sentence.text.split())
-            if any(_overlaps(q, o) or norm == " ".join(o.sentence.text.split()) for o in out):
+            core, whole = _fold(e.sentence.text), _fold(q.sentence.text)
+            # Overlapping chunks of one file hold the same lines under different passages:
+            # a quote whose own sentence another quote shows (or the reverse) repeats it.
+            if any(_overlaps(q, o) for o in out) or any(core in w or c in whole for c, w in shown):
                 continue
             out.append(q)
+            shown.append((core, whole))
         return out
 
     def for_claim(self, passage: int, claim: str, *, widen: bool = True) -> Evidence | None:
@@ -268,6 +272,10 @@ class EvidenceSet:
             return e
         text = self.texts[e.passage]
         return replace(e, sentence=Sentence(start, end, text[start:end], e.sentence.kind))
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _overlaps(a: Evidence, b: Evidence) -> bool:

@@ -225,3 +225,13 @@ def test_quotes_grow_to_neighbouring_lines_and_never_overlap():
     for i, (p, a, b) in enumerate(spans):
         for p2, a2, b2 in spans[i + 1 :]:
             assert p != p2 or b <= a2 or b2 <= a
+
+
+def test_overlapping_chunks_of_one_file_never_show_a_line_twice():
+    # The splitter's overlap puts the rotation line at the end of one chunk and the start
+    # of the next: two passages, one line. A reader must see it once.
+    shared = "The password is rotated every 90 days by the platform team."
+    first = f"Intro about secrets and vaults.\n\n{shared}"
+    second = f"{shared}\n\nRotation takes about 15 minutes and needs no downtime."
+    quotes = [" ".join(q.sentence.text.split()) for q in _evidence([first, second]).top(3)]
+    assert sum(shared in q for q in quotes) == 1, quotes
