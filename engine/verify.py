@@ -9,7 +9,11 @@ back. A small model's words are a claim, not a fact: a sentence stays only when
    auto-created 7 days before the due date");
 4. its content words match the quoted sentence beyond chance (MIN_OVERLAP, calibrated
    with bench/calibrate_support.py; see README, "Answer checks");
-5. it is whole: it does not stop on a comma or a dangling word ("..., then [1]").
+5. it is whole: it does not stop on a comma or a dangling word ("..., then [1]"), nor
+   start on a colon or comma (": on-call handoff [1]");
+6. it asserts something the lines can back: a bare "Yes [1]." or "Yes, you can [1]."
+   has no content word or fact to check, and to "can I just FLUSHALL redis?" it was the
+   opposite of what the docs say.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ _DANGLING = re.compile(
     r"|that|which|when|than|as|from|into|is|are|be))\s*$",
     re.I,
 )
+# A continuation of something unsaid (": on-call handoff [1]"); not "." or "-", which
+# start ".gitignore" and "--all".
+_HEADLESS = re.compile(r"^[,;:)\]]")
 
 
 @dataclass(frozen=True)
@@ -97,8 +104,10 @@ def _problem(
     for token in (t for t in fact_tokens(bare) if _NUMBER.match(t)):
         if not any(same_sense(bare, token, passages[n - 1]) for n in cited):
             return f"{token!r} appears in the cited passage in another sense"
-    if _DANGLING.search(bare):
+    if _DANGLING.search(bare) or _HEADLESS.match(bare):
         return "it is not a whole sentence"
+    if not stems(bare) and not fact_tokens(bare):
+        return "it asserts nothing the cited lines can back"
     quotes = [e.sentence.text for n in cited if (e := evidence.for_claim(n - 1, bare, widen=False))]
     if overlap(bare, " ".join(quotes)) < MIN_OVERLAP:
         return "its words do not match the cited lines"

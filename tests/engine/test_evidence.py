@@ -235,3 +235,18 @@ def test_overlapping_chunks_of_one_file_never_show_a_line_twice():
     second = f"{shared}\n\nRotation takes about 15 minutes and needs no downtime."
     quotes = [" ".join(q.sentence.text.split()) for q in _evidence([first, second]).top(3)]
     assert sum(shared in q for q in quotes) == 1, quotes
+
+
+def test_a_bare_yes_or_a_headless_fragment_is_removed():
+    # Real output on the handbook: "can I just FLUSHALL redis?" got "Yes [1]." while the
+    # docs say to flush through shipit. A bare yes asserts nothing the lines can back.
+    doc = "Never run `FLUSHALL` on the shared Redis: use `shipit cache flush fx:` instead."
+    ps = [doc]
+    ev = _evidence(ps, "can I just FLUSHALL redis?")
+    for said in ["Yes [1].", "Yes, you can [1].", "No [1]."]:
+        [v] = verify(said, ps, ev)
+        assert not v.ok and "asserts nothing" in v.reason, said
+    [frag] = verify(": shipit cache flush [1].", ps, ev)
+    assert not frag.ok and "whole sentence" in frag.reason
+    [ok] = verify("Use `shipit cache flush fx:` instead of FLUSHALL [1].", ps, ev)
+    assert ok.ok, ok.reason
