@@ -13,7 +13,10 @@ back. A small model's words are a claim, not a fact: a sentence stays only when
    start on a colon or comma (": on-call handoff [1]");
 6. it asserts something the lines can back: a bare "Yes [1]." or "Yes, you can [1]."
    has no content word or fact to check, and to "can I just FLUSHALL redis?" it was the
-   opposite of what the docs say.
+   opposite of what the docs say;
+7. it says more than the question: a sentence whose every word and fact the asker
+   wrote ("Yes, it is ok to bounce ledger at 2am UTC [1].") matches the docs only as
+   far as the question does.
 """
 
 from __future__ import annotations
@@ -62,13 +65,20 @@ def split_answer(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
 
 
-def verify(text: str, passages: Sequence[str], evidence: EvidenceSet) -> list[Verdict]:
+def verify(
+    text: str, passages: Sequence[str], evidence: EvidenceSet, *, question: str = ""
+) -> list[Verdict]:
     """A verdict per sentence of `text` (markers numbered as the prompt numbered
-    `passages`; `evidence` was chosen from the same passages)."""
+    `passages`; `evidence` was chosen from the same passages; `question`, when given,
+    is what was asked, so that a sentence only repeating it is not taken for support)."""
     out = []
     for sentence in split_answer(text):
         cited = tuple(n for n in dict.fromkeys(markers(sentence)) if 1 <= n <= len(passages))
         bare = _MARKER.sub("", sentence).strip()
+        if question and echoes(bare, question):
+            out.append(Verdict(sentence, cited, False, "it only repeats the question"))
+            log.info("removed a sentence that only repeats the question: %r", sentence[:200])
+            continue
         reason = _problem(bare, cited, passages, evidence)
         if reason:
             # Small models often cite the wrong excerpt: a sentence that another given
@@ -112,6 +122,17 @@ def _problem(
     if overlap(bare, " ".join(quotes)) < MIN_OVERLAP:
         return "its words do not match the cited lines"
     return ""
+
+
+def echoes(claim: str, question: str) -> bool:
+    """Whether every content word and fact of `claim` is the asker's own. Its words then
+    match the docs only as far as the question does, so word overlap proves nothing:
+    "Yes, it is ok to bounce ledger at 2am UTC" (the docs forbid it) or "Git diff shows
+    my file as a delete plus an add" (the question, read back)."""
+    asked = question.lower()
+    if any(not contains(asked, t) for t in fact_tokens(claim)):
+        return False
+    return stems(claim) <= stems(question)
 
 
 def overlap(claim: str, quote: str) -> float:

@@ -250,3 +250,18 @@ def test_a_bare_yes_or_a_headless_fragment_is_removed():
     assert not frag.ok and "whole sentence" in frag.reason
     [ok] = verify("Use `shipit cache flush fx:` instead of FLUSHALL [1].", ps, ev)
     assert ok.ok, ok.reason
+
+
+def test_a_sentence_that_only_repeats_the_question_is_removed():
+    # Real output on the handbook: the docs forbid bouncing ledger in the settlement
+    # window (01:00-03:00 UTC); the model read the question back as a yes.
+    doc = "Do not restart `ledger` during the settlement window (01:00–03:00 UTC)."
+    ps = [doc]
+    question = "is it ok to bounce ledger at 2am UTC?"
+    ev = _evidence(ps, question)
+    [v] = verify("Yes, it is ok to bounce ledger at 2am UTC [1].", ps, ev, question=question)
+    assert not v.ok and "repeats the question" in v.reason
+    # The same words with something of the docs' own are an answer, checked as usual.
+    said = "Do not restart ledger during the settlement window, 01:00–03:00 UTC [1]."
+    [w] = verify(said, ps, ev, question=question)
+    assert w.ok, w.reason

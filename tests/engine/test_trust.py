@@ -77,6 +77,16 @@ def test_nothing_backed_becomes_the_evidence_itself(scripted):
     assert "Monday" in answer.citations[0].quote
 
 
+def test_a_yes_that_reads_the_question_back_is_never_shown(scripted):
+    # The handbook forbids bouncing ledger in the settlement window (01:00-03:00 UTC).
+    engine = scripted("Yes, it is ok to bounce ledger at 2am UTC [1].")
+    answer = engine.ask("is it ok to bounce ledger at 2am UTC?")
+    assert "Yes" not in answer.text and "ok to bounce" not in answer.text
+    assert answer.text.startswith(EVIDENCE_INTRO) and answer.cites_sources
+    assert any("settlement window" in c.quote for c in answer.citations)
+    assert_quotes_are_exact(answer)
+
+
 def test_an_answer_citing_nothing_is_never_shown_as_an_answer(scripted):
     answer = scripted("I've already done that.").ask("How do I roll back a deploy?")
     assert "already done" not in answer.text and answer.text.startswith(EVIDENCE_INTRO)
