@@ -127,8 +127,8 @@ def _problem(
 def echoes(claim: str, question: str) -> bool:
     """Whether every content word and fact of `claim` is the asker's own. Its words then
     match the docs only as far as the question does, so word overlap proves nothing:
-    "Yes, it is ok to bounce ledger at 2am UTC" (the docs forbid it) or "Git diff shows
-    my file as a delete plus an add" (the question, read back)."""
+    "Yes, it is ok to bounce ledger at 2am UTC" (the docs require an approval then), or
+    "Git diff shows my file as a delete plus an add" (the question, read back)."""
     asked = question.lower()
     if any(not contains(asked, t) for t in fact_tokens(claim)):
         return False

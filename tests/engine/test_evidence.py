@@ -253,8 +253,8 @@ def test_a_bare_yes_or_a_headless_fragment_is_removed():
 
 
 def test_a_sentence_that_only_repeats_the_question_is_removed():
-    # Real output on the handbook: the docs forbid bouncing ledger in the settlement
-    # window (01:00-03:00 UTC); the model read the question back as a yes.
+    # Real output on the handbook, where a restart in the settlement window needs an
+    # approval: the model read the question back as a yes.
     doc = "Do not restart `ledger` during the settlement window (01:00–03:00 UTC)."
     ps = [doc]
     question = "is it ok to bounce ledger at 2am UTC?"

@@ -78,7 +78,8 @@ def test_nothing_backed_becomes_the_evidence_itself(scripted):
 
 
 def test_a_yes_that_reads_the_question_back_is_never_shown(scripted):
-    # The handbook forbids bouncing ledger in the settlement window (01:00-03:00 UTC).
+    # The handbook: restarting ledger in the settlement window (01:00-03:00 UTC) needs
+    # the secondary on-call's approval. A bare yes is not what the docs say.
     engine = scripted("Yes, it is ok to bounce ledger at 2am UTC [1].")
     answer = engine.ask("is it ok to bounce ledger at 2am UTC?")
     assert "Yes" not in answer.text and "ok to bounce" not in answer.text
