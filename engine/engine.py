@@ -341,10 +341,15 @@ class Engine:
         notice = REMOVED_NOTICE.format(n=dropped) if dropped else ""
         return self._answer(run, text, tuple(more), notice=notice)
 
-    def _evidence_answer(self, run: _Run, notice: str, **flags: Any) -> Answer:
+    def _quotes(self, run: _Run) -> list[Evidence]:
+        return run.evidence.top(self.settings.retrieval.quotes)
+
+    def _evidence_answer(
+        self, run: _Run, notice: str, quotes: Sequence[Evidence] | None = None, **flags: Any
+    ) -> Answer:
         """The best evidence, quoted and cited: what the docs say, verbatim. The next
         best quotes follow as citations of their own (facts often sit in two places)."""
-        quotes = run.evidence.top(self.settings.retrieval.quotes)
+        quotes = self._quotes(run) if quotes is None else quotes
         if not quotes:
             return self._answer(run, DEGRADED_TEXT, self._sources(run.passages), notice=notice,
                                 **flags)  # fmt: skip
@@ -360,7 +365,7 @@ class Engine:
         evidence a reader checks its words against."""
         quoted = [(c.source, c.quote_lines) for c in citations]
         more = list(citations)
-        for e in run.evidence.top(self.settings.retrieval.quotes):
+        for e in self._quotes(run):
             p = run.passages[e.passage]
             lines = sentence_lines(p, e.sentence)
             if any(src == p.source and ql and _intersect(ql, lines) for src, ql in quoted):
@@ -433,8 +438,9 @@ class Engine:
         notice = "The model is unavailable right now; showing what the docs say."
         if reason:
             notice = f"{notice} ({reason})"
-        answer = self._evidence_answer(run, notice, degraded=True)
-        quoted = {e.passage for e in run.evidence.top(self.settings.retrieval.quotes)}
+        quotes = self._quotes(run)
+        answer = self._evidence_answer(run, notice, quotes, degraded=True)
+        quoted = {e.passage for e in quotes}
         if not quoted:  # the answer already lists every passage
             return answer
         rest = [p for i, p in enumerate(run.passages) if i not in quoted]

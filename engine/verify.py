@@ -51,6 +51,7 @@ _DANGLING = re.compile(
 # A continuation of something unsaid (": on-call handoff [1]"); not "." or "-", which
 # start ".gitignore" and "--all".
 _HEADLESS = re.compile(r"^[,;:)\]]")
+_NOTHING = "it asserts nothing the cited lines can back"
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,11 @@ def verify(
     for sentence in split_answer(text):
         cited = tuple(n for n in dict.fromkeys(markers(sentence)) if 1 <= n <= len(passages))
         bare = _MARKER.sub("", sentence).strip()
-        if question and echoes(bare, question):
-            out.append(Verdict(sentence, cited, False, "it only repeats the question"))
-            log.info("removed a sentence that only repeats the question: %r", sentence[:200])
+        if echoes(bare, question):
+            # No passage backs what says nothing beyond the question: no re-citing.
+            reason = "it only repeats the question" if stems(bare) else _NOTHING
+            log.info("removed an unsupported sentence (%s): %r", reason, sentence[:200])
+            out.append(Verdict(sentence, cited, False, reason))
             continue
         reason = _problem(bare, cited, passages, evidence)
         if reason:
@@ -116,8 +119,6 @@ def _problem(
             return f"{token!r} appears in the cited passage in another sense"
     if _DANGLING.search(bare) or _HEADLESS.match(bare):
         return "it is not a whole sentence"
-    if not stems(bare) and not fact_tokens(bare):
-        return "it asserts nothing the cited lines can back"
     quotes = [e.sentence.text for n in cited if (e := evidence.for_claim(n - 1, bare, widen=False))]
     if overlap(bare, " ".join(quotes)) < MIN_OVERLAP:
         return "its words do not match the cited lines"
@@ -128,7 +129,8 @@ def echoes(claim: str, question: str) -> bool:
     """Whether every content word and fact of `claim` is the asker's own. Its words then
     match the docs only as far as the question does, so word overlap proves nothing:
     "Yes, it is ok to bounce ledger at 2am UTC" (the docs require an approval then), or
-    "Git diff shows my file as a delete plus an add" (the question, read back)."""
+    "Git diff shows my file as a delete plus an add" (the question, read back). With no
+    question: whether it has no content word and no fact at all ("Yes [1].")."""
     asked = question.lower()
     if any(not contains(asked, t) for t in fact_tokens(claim)):
         return False
