@@ -80,6 +80,7 @@ def build_engine(
             fusion=r.fusion_config(),
             collapse_threshold=r.collapse_threshold,
             drop_filler=r.drop_filler,
+            fts_tokenizer=r.fts_tokenizer,
             storage_options=settings.storage_options,
         )
     if generator is None and with_generator:

@@ -15,6 +15,7 @@ from pydantic import ConfigDict
 
 from knowledge.diversity import DEFAULT_THRESHOLD
 from knowledge.fusion import Fusion, FusionMethod
+from knowledge.query import FtsTokenizer
 
 GeneratorBackend = Literal["llamacpp", "ollama", "none"]
 
@@ -58,6 +59,9 @@ class RetrievalSettings:
     collapse_threshold: float = DEFAULT_THRESHOLD
     # Drop "how do I", "our", "we"… from the full-text leg's query (the vector leg keeps all).
     drop_filler: bool = False
+    # How the full-text index splits words: "icu/split" segments Chinese and Japanese
+    # (knowledge.query). Level on English sets but one git-doc fact fewer, so an option.
+    fts_tokenizer: FtsTokenizer = "simple"
     chunk_chars: int = 900
 
     def fusion_config(self) -> Fusion:

@@ -21,6 +21,7 @@ from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError
 from knowledge.fusion import DEFAULT_FUSION, Fusion
+from knowledge.query import FtsTokenizer
 from knowledge.store import EmbeddingInfo, KnowledgeStore, SearchMode
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ def evaluate_beir(
     fusion: Fusion = DEFAULT_FUSION,
     collapse_threshold: float = DEFAULT_THRESHOLD,
     drop_filler: bool = False,
+    fts_tokenizer: FtsTokenizer = "simple",
 ) -> list[RetrievalScores]:
     """Index `folder` into a scratch table (reused while the corpus is unchanged) and
     score each mode over the judged queries."""
@@ -154,12 +156,15 @@ def evaluate_beir(
         fusion=fusion,
         collapse_threshold=collapse_threshold,
         drop_filler=drop_filler,
+        fts_tokenizer=fts_tokenizer,
     )
     beir = store.collection("beir")
     if beir.published_version() is None:
         if progress:
             progress(f"indexing {corpus} (first run only)")
         index_beir_corpus(store, embedder, corpus)
+    elif (writer := beir.writer()).fts_index_stale():
+        writer.publish()  # the same corpus, another full-text tokenizer
     qrels = read_qrels(qrels_path)
     queries = {str(q["_id"]): str(q["text"]) for q in read_jsonl(queries_path)}
     judged = [(qid, queries[qid]) for qid in qrels if qid in queries]

@@ -12,6 +12,15 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Literal
+
+# How the full-text index splits text into words (LanceDB's base tokenizer):
+# - "simple": runs of letters and digits. A run of Chinese or Japanese, which has no
+#   spaces, is one token, so a full-text query matches only that exact run.
+# - "icu/split": Unicode (ICU) word boundaries, which segment CJK text into words, then
+#   split at punctuation as "simple" does (`pull.rebase` → pull, rebase).
+# README, "Retrieval quality", has both measured on English sets.
+FtsTokenizer = Literal["simple", "icu/split"]
 
 # Words that say how something is asked, not what about. Kept to pronouns, question
 # words, auxiliaries and chat politeness: corpus-independent on purpose.

@@ -38,7 +38,7 @@ from knowledge.errors import (
 from knowledge.fusion import DEFAULT_FUSION, Fusion
 from knowledge.legs import PASSAGE_COLUMNS
 from knowledge.locking import TABLE_PREFIX, collection_lock
-from knowledge.query import fts_query, has_content
+from knowledge.query import FtsTokenizer, fts_query, has_content
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,7 @@ class KnowledgeStore:
         fusion: Fusion = DEFAULT_FUSION,
         collapse_threshold: float = DEFAULT_THRESHOLD,
         drop_filler: bool = False,
+        fts_tokenizer: FtsTokenizer = "simple",
         storage_options: Mapping[str, str] | None = None,
     ) -> None:
         self.uri = uri
@@ -189,6 +190,7 @@ class KnowledgeStore:
         # Near-copies (word 3-gram Jaccard at least this) collapse to the best; 1.0: off.
         self.collapse_threshold = collapse_threshold
         self.drop_filler = drop_filler
+        self.fts_tokenizer = fts_tokenizer
         self.db = connect(uri, storage_options)
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
@@ -396,6 +398,13 @@ class Collection:
         return CollectionWriter(self, table)
 
 
+def _tokenizer(index: Any) -> str:
+    """The base tokenizer a full-text index was built with; indexes from before LanceDB
+    recorded it were built with the default, "simple"."""
+    details = getattr(index, "index_details", None) or {}
+    return str(details.get("base_tokenizer") or "simple")
+
+
 def _passage(row: dict[str, Any], *, score: float, similarity: float) -> Passage:
     return Passage(
         id=row["id"],
@@ -472,6 +481,12 @@ class CollectionWriter:
         for _, where in _id_filters(list(ids)):
             self._table.delete(where)
 
+    def fts_index_stale(self) -> bool:
+        """Whether the full-text index is missing or was built with another tokenizer
+        than the store's: publishing then (re)builds it, even if no document changed."""
+        found = [ix for ix in self._table.list_indices() if ix.index_type == "FTS"]
+        return not found or _tokenizer(found[0]) != self.collection.store.fts_tokenizer
+
     def publish(self) -> int:
         """Bring indexes up to date, then move the `published` tag to this version."""
         from lancedb.index import FTS
@@ -479,8 +494,11 @@ class CollectionWriter:
         table = self._table
         indices = {ix.index_type: ix for ix in table.list_indices()}
         rows = table.count_rows()
-        if "FTS" not in indices:
-            table.create_index("search_text", config=FTS(with_position=False), replace=True)
+        if self.fts_index_stale():
+            tokenizer = self.collection.store.fts_tokenizer
+            log.info("building the full-text index (tokenizer %s)", tokenizer)
+            config = FTS(with_position=False, base_tokenizer=tokenizer)
+            table.create_index("search_text", config=config, replace=True)
         ann_min_rows = self.collection.store.ann_min_rows
         if rows >= ann_min_rows and not any(t.startswith("IVF") for t in indices):
             log.info("building an ANN index over %d chunks", rows)

@@ -334,7 +334,7 @@ def _finish(
             "No supported documents found (Markdown, reStructuredText, HTML, text, PDF) in: "
             + ", ".join(str(p) for p in paths)
         )
-    if wrote or writer.version != published or published is None:
+    if wrote or writer.version != published or published is None or writer.fts_index_stale():
         return writer.publish()
     return published
 

@@ -64,6 +64,7 @@ def _run_beir(args: argparse.Namespace, settings: Settings, modes: list[str]) ->
         fusion=r.fusion_config(),
         collapse_threshold=r.collapse_threshold,
         drop_filler=r.drop_filler,
+        fts_tokenizer=r.fts_tokenizer,
     )
     if args.json:
         out = [r.to_json() for r in results]
