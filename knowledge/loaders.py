@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from knowledge.asciidoc import asciidoc_headings, is_markup
 from knowledge.documents import LoadedDoc, Section
 from knowledge.errors import LoadError
 
@@ -252,12 +253,19 @@ def load_html(path_str: str, rel: str) -> LoadedDoc:
 
 
 def load_text(path_str: str, rel: str) -> LoadedDoc:
+    """Plain text, or AsciiDoc when it has AsciiDoc section titles (git's own docs are
+    AsciiDoc in `.txt` files): then it is cut at its headings, as Markdown is."""
     text = _read_text(Path(path_str), rel)
     lines = text.split("\n")
+    headings = asciidoc_headings(lines)
     sections: list[Section] = []
     _append_section(sections, (), lines, 0)
-    first = next((ln.strip() for ln in lines if ln.strip()), Path(rel).stem)
-    return _finish(rel, first[:120], sections)
+    top = headings[0][2] if headings and headings[0][1] == 1 else ""
+    first = next((ln.strip() for ln in lines if ln.strip()), "")
+    # An AsciiDoc fragment meant for inclusion (`diff-options.txt`) opens with a comment
+    # or a directive: its file name says more than that line.
+    title = top or (first if first and not is_markup(first) else Path(rel).stem)
+    return _finish(rel, title[:120], sections)
 
 
 def load_pdf(path_str: str, rel: str) -> LoadedDoc:
@@ -294,6 +302,8 @@ LOADERS: dict[str, Loader] = {
     ".html": load_html,
     ".htm": load_html,
     ".txt": load_text,
+    ".adoc": load_text,
+    ".asciidoc": load_text,
     ".text": load_text,
     ".pdf": load_pdf,
 }

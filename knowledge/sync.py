@@ -331,7 +331,7 @@ def _finish(
     published = collection.published_version()
     if writer.count() == 0 and not files:
         raise KnowledgeError(
-            "No supported documents found (Markdown, reStructuredText, HTML, text, PDF) in: "
+            "No supported documents found (Markdown, reStructuredText, HTML, AsciiDoc, text, PDF) in: "
             + ", ".join(str(p) for p in paths)
         )
     if wrote or writer.version != published or published is None or writer.fts_index_stale():

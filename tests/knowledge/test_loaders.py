@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
+from knowledge.asciidoc import asciidoc_headings
 from knowledge.chunking import chunk_document
 from knowledge.errors import LoadError
-from knowledge.loaders import load_document
+from knowledge.loaders import load_document, supported
 from tests.conftest import HANDBOOK
 
 
@@ -68,6 +69,47 @@ def test_plain_text_and_pdf(tmp_path):
     pdoc = load_document(write(tmp_path, "p.pdf", pdf), "p.pdf")
     assert "Escalate after 15 minutes" in pdoc.sections[0].text
     assert (pdoc.sections[0].line_start, pdoc.sections[0].line_end) == (1, 1)  # page 1
+
+
+# AsciiDoc as git writes it: a howto opening with e-mail headers, an anchored section,
+# a one-line title, and a listing whose output line sits over a rule of dashes.
+HOWTO = """From: Junio C Hamano <gitster@pobox.com>
+Subject: Re: how to revert a merge
+
+How to revert a faulty merge
+============================
+
+[[the-fix]]
+The fix
+-------
+Revert the merge with `git revert -m 1 M`:
+
+------------
+$ git log --oneline
+a1b2c3d Merge
+------------
+
+=== After the revert
+Merge the branch again later.
+"""
+
+
+def test_asciidoc_titles_anchors_and_listings():
+    lines = HOWTO.split("\n")
+    found = [(level, title) for _, level, title, _ in asciidoc_headings(lines)]
+    # `a1b2c3d Merge` over `------------` is a listing's output, not a section.
+    assert found == [(1, "How to revert a faulty merge"), (2, "The fix"), (3, "After the revert")]
+
+
+def test_asciidoc_files_are_titled_by_their_document_title(tmp_path):
+    howto = load_document(write(tmp_path, "revert.txt", HOWTO), "revert.txt")
+    assert howto.title == "How to revert a faulty merge"  # not the From: line
+    assert howto.sections[0].line_start == 1 and "git revert -m 1 M" in howto.sections[0].text
+    fragment = "// Please don't remove this comment\nifndef::git-log[]\n-p::\n\tGenerate patch.\n"
+    path = write(tmp_path, "diff-options.txt", fragment)
+    assert load_document(path, "diff-options.txt").title == "diff-options"
+    adoc = load_document(write(tmp_path, "guide.adoc", "= Deploy guide\n\nShip it.\n"), "g")
+    assert supported(tmp_path / "guide.adoc") and adoc.title == "Deploy guide"
 
 
 @pytest.mark.parametrize(

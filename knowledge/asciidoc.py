@@ -1,0 +1,89 @@
+"""AsciiDoc section titles: the loaders take an AsciiDoc file's title from its document
+title (level 1), not from whatever line comes first (an e-mail header in git's howtos,
+a comment in a fragment meant for inclusion).
+
+Cutting AsciiDoc files into sections at every title, as Markdown is cut, was measured
+and not kept: git-doc's short NAME and SYNOPSIS sections became chunks of their own and
+fact recall@3 fell from 0.690 to 0.619 (README, "Retrieval quality").
+
+Git's own docs (Debian's git-doc) are AsciiDoc in `.txt` files, titled the two-line way:
+
+    OPTIONS
+    -------
+
+Recognised (the AsciiDoc syntax reference): a one-line title, `= Title` … `====== Title`,
+and a two-line title, a line underlined with `=` (document title), `-`, `~`, `^` or `+`
+(levels 1 to 4) within two characters of the title's length. Both need a blank line (or
+the start of the file) before them. Lines inside delimited blocks (`----` listings,
+`....` literals, `====` examples, `++++` passthroughs, `____` quotes, `****` sidebars,
+`////` comments) are never titles: a listing's `$ git log` over a rule of dashes is
+output, not a section.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ONE_LINE = re.compile(r"^(={1,6})[ \t]+(\S.*?)(?:[ \t]+=+)?[ \t]*$")
+_UNDERLINE_LEVEL = {"=": 1, "-": 2, "~": 3, "^": 4, "+": 5}
+_DELIMITER = re.compile(r"^(-{4,}|\.{4,}|={4,}|\+{4,}|_{4,}|\*{4,}|/{4,})[ \t]*$")
+_NOT_A_TITLE = re.compile(r"^(?:[-*.+|/<>\[]|\s|//)")
+# An anchor (`[[getting-started]]`) or attribute list (`[source,shell]`) sits on the
+# line before a title it belongs to.
+_ANCHOR = re.compile(r"^(?:\[\[[^\]]*\]\]|\[[^\]]*\])\s*$")
+# Lines that are markup, not a title: a comment, a conditional or include directive,
+# an attribute entry, an anchor, a definition term (`--soft::`).
+_MARKUP = re.compile(r"^(?://|ifn?def::|endif::|include::|:[\w-]+:|\[\[)|::\s*$|^\[[^\]]*\]\s*$")
+
+Heading = tuple[int, int, str, int]  # line index, level, title, lines it occupies
+
+
+def _underlined(title: str, rule: str) -> bool:
+    rule = rule.rstrip()
+    return (
+        len(rule) >= 2
+        and rule[0] in _UNDERLINE_LEVEL
+        and rule == rule[0] * len(rule)
+        and abs(len(rule) - len(title.rstrip())) <= 2
+        and any(ch.isalnum() for ch in title)
+        and not _NOT_A_TITLE.match(title)
+    )
+
+
+def _after_blank(lines: list[str], i: int) -> bool:
+    """Whether line `i` starts a paragraph: a blank line (or the file's start) before
+    it, anchors and attribute lists in between allowed."""
+    j = i - 1
+    while j >= 0 and _ANCHOR.match(lines[j]):
+        j -= 1
+    return j < 0 or not lines[j].strip()
+
+
+def is_markup(line: str) -> bool:
+    return bool(_MARKUP.search(line.strip()))
+
+
+def asciidoc_headings(lines: list[str]) -> list[Heading]:
+    """The section titles of an AsciiDoc text, in order."""
+    out: list[Heading] = []
+    block: str | None = None  # the delimiter that closes the block we are in
+    i = 0
+    while i < len(lines):
+        line = lines[i].rstrip()
+        if block is not None:
+            block = None if line == block else block
+            i += 1
+            continue
+        after_blank = _after_blank(lines, i)
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if after_blank and line and _underlined(line, nxt):
+            out.append((i, _UNDERLINE_LEVEL[nxt[0]], line.strip(), 2))
+            i += 2
+            continue
+        one = _ONE_LINE.match(line) if after_blank else None
+        if one:
+            out.append((i, len(one.group(1)), one.group(2), 1))
+        elif _DELIMITER.match(line):
+            block = line
+        i += 1
+    return out
