@@ -331,8 +331,8 @@ def _finish(
     published = collection.published_version()
     if writer.count() == 0 and not files:
         raise KnowledgeError(
-            "No supported documents found (Markdown, reStructuredText, HTML, AsciiDoc, text, PDF) in: "
-            + ", ".join(str(p) for p in paths)
+            "No supported documents found (Markdown, reStructuredText, HTML, AsciiDoc, text, "
+            "PDF) in: " + ", ".join(str(p) for p in paths)
         )
     if wrote or writer.version != published or published is None or writer.fts_index_stale():
         return writer.publish()
