@@ -325,7 +325,8 @@ class Engine:
         # Small models cite wrong or not at all: re-cite each sentence where its words
         # are (a copied passage header proves nothing), then check what it claims.
         texts = [p.text for p in used]
-        verdicts = verify(ground(raw, texts), texts, run.evidence, question=run.request.question)
+        verdicts = verify(ground(raw, texts), texts, run.evidence, question=run.request.question,
+                          headings=[f"{p.title} {p.heading}" for p in used])  # fmt: skip
         kept = [v for v in verdicts if v.ok]
         if not kept:
             return self._evidence_answer(run, UNBACKED_NOTICE)

@@ -16,7 +16,13 @@ back. A small model's words are a claim, not a fact: a sentence stays only when
    opposite of what the docs say;
 7. it says more than the question: a sentence whose every word and fact the asker
    wrote ("Yes, it is ok to bounce ledger at 2am UTC [1].") matches the docs only as
-   far as the question does.
+   far as the question does;
+8. a word it takes from the question is in the passage it cites (its title and heading
+   count) when another given passage has it: "`git diff-tree` shows a diffstat of the
+   changes [1]", to "which option shows a diffstat?", cited a passage that never says
+   "diffstat" while another one does; the sentence pinned the asker's term on lines
+   about something else. A question word no passage has ("how long is a JWT *good*
+   for?") is the asker's phrasing, not a term of the docs, and is not checked.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 
 from engine.citations import markers
 from engine.evidence import EvidenceSet
-from engine.terms import contains, fact_tokens, rare_terms, stem, stems
+from engine.terms import contains, content_words, fact_tokens, rare_terms, stem, stems
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +73,22 @@ def split_answer(text: str) -> list[str]:
 
 
 def verify(
-    text: str, passages: Sequence[str], evidence: EvidenceSet, *, question: str = ""
+    text: str,
+    passages: Sequence[str],
+    evidence: EvidenceSet,
+    *,
+    question: str = "",
+    headings: Sequence[str] = (),
 ) -> list[Verdict]:
     """A verdict per sentence of `text` (markers numbered as the prompt numbered
     `passages`; `evidence` was chosen from the same passages; `question`, when given,
-    is what was asked, so that a sentence only repeating it is not taken for support)."""
+    is what was asked, so that a sentence only repeating it is not taken for support;
+    `headings`, each passage's title and heading path, count as its words for check 8)."""
     out = []
+    asked = stems(question)
+    context = list(passages)
+    if headings:
+        context = [f"{h} {p}" for h, p in zip(headings, passages, strict=True)]
     for sentence in split_answer(text):
         cited = tuple(n for n in dict.fromkeys(markers(sentence)) if 1 <= n <= len(passages))
         bare = _MARKER.sub("", sentence).strip()
@@ -82,12 +98,13 @@ def verify(
             log.info("removed an unsupported sentence (%s): %r", reason, sentence[:200])
             out.append(Verdict(sentence, cited, False, reason))
             continue
-        reason = _problem(bare, cited, passages, evidence)
+        reason = _problem(bare, cited, passages, evidence) or _borrowed(bare, cited, asked, context)
         if reason:
             # Small models often cite the wrong excerpt: a sentence that another given
             # passage backs on its own is re-cited to it rather than dropped.
             other = next((n for n in range(1, len(passages) + 1) if n not in cited
-                          and not _problem(bare, (n,), passages, evidence)), None)  # fmt: skip
+                          and not _problem(bare, (n,), passages, evidence)
+                          and not _borrowed(bare, (n,), asked, context)), None)  # fmt: skip
             if other is not None:
                 sentence, cited, reason = _recite(bare, other), (other,), ""
         if reason:
@@ -123,6 +140,18 @@ def _problem(
     if overlap(bare, " ".join(quotes)) < MIN_OVERLAP:
         return "its words do not match the cited lines"
     return ""
+
+
+def _borrowed(bare: str, cited: tuple[int, ...], asked: set[str], context: Sequence[str]) -> str:
+    """Check 8: the question's words the sentence uses that its cited passages lack
+    and another given passage has."""
+    if not cited:
+        return ""
+    have = set().union(*(stems(context[n - 1]) for n in cited))
+    others = [stems(c) for n, c in enumerate(context, start=1) if n not in cited]
+    elsewhere = set().union(*others) - have
+    missing = [w for w in content_words(bare) if (s := stem(w)) in asked and s in elsewhere]
+    return f"the question's {missing[0]!r} is not in the cited passage" if missing else ""
 
 
 def echoes(claim: str, question: str) -> bool:

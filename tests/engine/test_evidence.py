@@ -265,3 +265,29 @@ def test_a_sentence_that_only_repeats_the_question_is_removed():
     said = "Do not restart ledger during the settlement window, 01:00–03:00 UTC [1]."
     [w] = verify(said, ps, ev, question=question)
     assert w.ok, w.reason
+
+
+def test_a_question_word_the_cited_passage_lacks_is_removed():
+    # Real output on git-doc: to "which git diff option shows a diffstat of the changes?"
+    # the model wrote "`git diff-tree` shows a git diffstat of the changes [1]", citing a
+    # passage about `git diff-tree -p` that never says "diffstat".
+    doc = "To get the same diff we can now do `git diff-tree -p HEAD`: it will show what changed."
+    stat = "--stat:: Generate a diffstat of the changes."
+    ps = [doc, stat]
+    question = "which git diff option shows a diffstat of the changes?"
+    ev = _evidence(ps, question)
+    said = "`git diff-tree` shows a git diffstat of the changes [1]."
+    [v] = verify(said, ps, ev, question=question)
+    assert not v.ok and "'diffstat' is not in the cited passage" in v.reason
+    # The passage's title or heading counts: a heading may name what the lines are about.
+    [h] = verify(said, ps, ev, question=question, headings=["git-diff-tree › diffstat", ""])
+    assert h.ok, h.reason
+    # The passage that has the word takes the citation instead.
+    [r] = verify("`--stat` generates a diffstat of the changes [1].", ps, ev, question=question)
+    assert r.ok and r.cited == (2,), r.reason
+    # A question word no passage has is the asker's phrasing: "good" is not checked.
+    jwt = ["JWTs are valid for **15 minutes** (`auth.token_ttl`)."]
+    ask = "how long is a JWT good for?"
+    [g] = verify("JWTs are good for 15 minutes (`auth.token_ttl`) [1].", jwt, _evidence(jwt, ask),
+                 question=ask)  # fmt: skip
+    assert g.ok, g.reason
