@@ -88,6 +88,26 @@ def test_health_is_503_until_the_engine_is_warm(slack: FakeSlack, tmp_path: Path
         ctx.close()
 
 
+def test_stop_works_when_the_loops_wake_up_pipe_is_gone(slack: FakeSlack, tmp_path: Path):
+    # Seen once in CI at a test's teardown: stop() died on EBADF writing to waitress's
+    # trigger. It must still close the connections and end the loop.
+    settings = SlackSettings(home=tmp_path, signing_secret=SECRET, bot_token="xoxb-test")
+    ctx = BotContext(GatedEngine(), settings)  # type: ignore[arg-type]
+    app = create_app(ctx, WebClient(token="xoxb-test", base_url=slack.api_url))
+    server = SlackHTTPServer(app, SECRET, "127.0.0.1", 0, readiness=Readiness()).start()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        assert get(conn, "/health")[0] == 503
+        os.close(server.server.trigger.trigger)  # the write end of the wake-up pipe
+        server.stop()
+        assert server._thread is not None
+        server._thread.join(10)
+        assert not server._thread.is_alive()
+    finally:
+        conn.close()
+        ctx.close()
+
+
 def write_toml(home: Path, folder: Path, ollama_url: str) -> Path:
     toml = folder / "teamkb.toml"
     toml.write_text(
