@@ -86,9 +86,13 @@ def verify(
     `headings`, each passage's title and heading path, count as its words for check 8)."""
     out = []
     asked = stems(question)
-    context = list(passages)
-    if headings:
-        context = [f"{h} {p}" for h, p in zip(headings, passages, strict=True)]
+    # Each passage's words for check 8, stemmed once for every sentence and citation.
+    words = [stems(f"{h} {p}") for h, p in zip(headings or [""] * len(passages), passages,
+                                                 strict=True)]  # fmt: skip
+
+    def why(bare: str, cited: tuple[int, ...]) -> str:
+        return _problem(bare, cited, passages, evidence) or _borrowed(bare, cited, asked, words)
+
     for sentence in split_answer(text):
         cited = tuple(n for n in dict.fromkeys(markers(sentence)) if 1 <= n <= len(passages))
         bare = _MARKER.sub("", sentence).strip()
@@ -98,13 +102,12 @@ def verify(
             log.info("removed an unsupported sentence (%s): %r", reason, sentence[:200])
             out.append(Verdict(sentence, cited, False, reason))
             continue
-        reason = _problem(bare, cited, passages, evidence) or _borrowed(bare, cited, asked, context)
+        reason = why(bare, cited)
         if reason:
             # Small models often cite the wrong excerpt: a sentence that another given
             # passage backs on its own is re-cited to it rather than dropped.
-            other = next((n for n in range(1, len(passages) + 1) if n not in cited
-                          and not _problem(bare, (n,), passages, evidence)
-                          and not _borrowed(bare, (n,), asked, context)), None)  # fmt: skip
+            other = next((n for n in range(1, len(passages) + 1)
+                          if n not in cited and not why(bare, (n,))), None)  # fmt: skip
             if other is not None:
                 sentence, cited, reason = _recite(bare, other), (other,), ""
         if reason:
@@ -142,14 +145,13 @@ def _problem(
     return ""
 
 
-def _borrowed(bare: str, cited: tuple[int, ...], asked: set[str], context: Sequence[str]) -> str:
+def _borrowed(bare: str, cited: tuple[int, ...], asked: set[str], words: Sequence[set[str]]) -> str:
     """Check 8: the question's words the sentence uses that its cited passages lack
-    and another given passage has."""
+    and another given passage has (`words`: each passage's stems)."""
     if not cited:
         return ""
-    have = set().union(*(stems(context[n - 1]) for n in cited))
-    others = [stems(c) for n, c in enumerate(context, start=1) if n not in cited]
-    elsewhere = set().union(*others) - have
+    have = set().union(*(words[n - 1] for n in cited))
+    elsewhere = set().union(*(w for n, w in enumerate(words, start=1) if n not in cited)) - have
     missing = [w for w in content_words(bare) if (s := stem(w)) in asked and s in elsewhere]
     return f"the question's {missing[0]!r} is not in the cited passage" if missing else ""
 

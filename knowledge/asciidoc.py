@@ -23,6 +23,7 @@ output, not a section.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _ONE_LINE = re.compile(r"^(={1,6})[ \t]+(\S.*?)(?:[ \t]+=+)?[ \t]*$")
 _UNDERLINE_LEVEL = {"=": 1, "-": 2, "~": 3, "^": 4, "+": 5}
@@ -63,9 +64,9 @@ def is_markup(line: str) -> bool:
     return bool(_MARKUP.search(line.strip()))
 
 
-def asciidoc_headings(lines: list[str]) -> list[Heading]:
-    """The section titles of an AsciiDoc text, in order."""
-    out: list[Heading] = []
+def asciidoc_headings(lines: list[str]) -> Iterator[Heading]:
+    """The section titles of an AsciiDoc text, in order, found as they are read (a
+    caller that wants only the document title stops at the first)."""
     block: str | None = None  # the delimiter that closes the block we are in
     i = 0
     while i < len(lines):
@@ -77,13 +78,12 @@ def asciidoc_headings(lines: list[str]) -> list[Heading]:
         after_blank = _after_blank(lines, i)
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         if after_blank and line and _underlined(line, nxt):
-            out.append((i, _UNDERLINE_LEVEL[nxt[0]], line.strip(), 2))
+            yield (i, _UNDERLINE_LEVEL[nxt[0]], line.strip(), 2)
             i += 2
             continue
         one = _ONE_LINE.match(line) if after_blank else None
         if one:
-            out.append((i, len(one.group(1)), one.group(2), 1))
+            yield (i, len(one.group(1)), one.group(2), 1)
         elif _DELIMITER.match(line):
             block = line
         i += 1
-    return out

@@ -253,14 +253,15 @@ def load_html(path_str: str, rel: str) -> LoadedDoc:
 
 
 def load_text(path_str: str, rel: str) -> LoadedDoc:
-    """Plain text, or AsciiDoc when it has AsciiDoc section titles (git's own docs are
-    AsciiDoc in `.txt` files): then it is cut at its headings, as Markdown is."""
+    """Plain text or AsciiDoc (git's own docs are AsciiDoc in `.txt` files), kept whole
+    and titled by its AsciiDoc document title when it opens with one (knowledge.asciidoc
+    says why it is not cut at its section titles)."""
     text = _read_text(Path(path_str), rel)
     lines = text.split("\n")
-    headings = asciidoc_headings(lines)
     sections: list[Section] = []
     _append_section(sections, (), lines, 0)
-    top = headings[0][2] if headings and headings[0][1] == 1 else ""
+    heading = next(asciidoc_headings(lines), None)
+    top = heading[2] if heading and heading[1] == 1 else ""
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     # An AsciiDoc fragment meant for inclusion (`diff-options.txt`) opens with a comment
     # or a directive: its file name says more than that line.

@@ -481,10 +481,12 @@ class CollectionWriter:
         for _, where in _id_filters(list(ids)):
             self._table.delete(where)
 
-    def fts_index_stale(self) -> bool:
+    def fts_index_stale(self, indices: Sequence[Any] | None = None) -> bool:
         """Whether the full-text index is missing or was built with another tokenizer
-        than the store's: publishing then (re)builds it, even if no document changed."""
-        found = [ix for ix in self._table.list_indices() if ix.index_type == "FTS"]
+        than the store's: publishing then (re)builds it, even if no document changed.
+        `indices`: the table's `list_indices()`, when the caller already has them."""
+        listed = self._table.list_indices() if indices is None else indices
+        found = [ix for ix in listed if ix.index_type == "FTS"]
         return not found or _tokenizer(found[0]) != self.collection.store.fts_tokenizer
 
     def publish(self) -> int:
@@ -492,9 +494,10 @@ class CollectionWriter:
         from lancedb.index import FTS
 
         table = self._table
-        indices = {ix.index_type: ix for ix in table.list_indices()}
+        listed = table.list_indices()
+        indices = {ix.index_type: ix for ix in listed}
         rows = table.count_rows()
-        if self.fts_index_stale():
+        if self.fts_index_stale(listed):
             tokenizer = self.collection.store.fts_tokenizer
             log.info("building the full-text index (tokenizer %s)", tokenizer)
             config = FTS(with_position=False, base_tokenizer=tokenizer)
