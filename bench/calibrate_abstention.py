@@ -1,7 +1,7 @@
 """Calibrate abstention (`retrieval.min_confidence`) on labelled questions of one or more
 corpora, each indexed under its own config.
 
-    python bench/calibrate_abstention.py CONFIG.toml:QUESTIONS.jsonl [...]
+    python bench/calibrate_abstention.py CONFIG.toml:QUESTIONS.jsonl[:RESULTS.json] [...]
 
 For each question it computes the engine's own signals (engine.abstention): best passage
 similarity, best evidence sentence relevance, coverage of the question's words, rare
@@ -10,28 +10,44 @@ terms found in no passage. It prints, per threshold on the confidence (relevance
 and declined wrongly (answerable), over all corpora together and per corpus. The fixed
 rules (another language, no content words, a missing rare term, min_similarity) apply
 at every threshold. No model is needed.
+
+With a `teamkb eval answers` results.json after a set, it also prints what showing the
+evidence instead of the model's own decline ("No answer could be written…") would do,
+per threshold: how many of those questions the quotes would then answer with the fact,
+and how many they would answer without it (confidently wrong).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine
 from engine import build_engine
 from engine.abstention import decline_reason, signals
-from engine.evaluation.answers import load_questions
+from engine.engine import MODEL_DECLINED_TEXT
+from engine.evaluation.answers import fact_shown, load_questions
 from engine.evidence import select_evidence
 from teamkb.config import load_settings
 
 THRESHOLDS = [x / 100 for x in range(40, 111, 5)]
 
 
-def score_corpus(config: Path, questions: Path) -> list[tuple[bool, float, str, str]]:
-    """(answerable, confidence, fixed-rule reason or '', question) per question."""
+class Scored(NamedTuple):
+    answerable: bool
+    confidence: float
+    fixed: str  # the fixed rule that declines it, or ''
+    question: str
+    id: str
+    quotes_hold: bool  # the evidence quotes hold every answer keyword
+
+
+def score_corpus(config: Path, questions: Path) -> list[Scored]:
     engine = build_engine(load_settings(config), with_generator=False)
     r = engine.settings.retrieval
     out = []
@@ -43,22 +59,42 @@ def score_corpus(config: Path, questions: Path) -> list[tuple[bool, float, str, 
         fixed = decline_reason(q.question, s, min_confidence=-1.0)
         if not fixed and best < r.min_similarity:
             fixed = "min_similarity"
-        out.append((q.kind == "answerable", s.confidence, fixed, q.question))
+        quotes = " ".join(e.sentence.text for e in ev.top(r.quotes))
+        holds = bool(fact_shown(quotes, q.answer_keywords))
+        out.append(Scored(q.kind == "answerable", s.confidence, fixed, q.question, q.id, holds))
     return out
 
 
-def table(rows: list[tuple[bool, float, str, str]], title: str) -> None:
-    n_ans = sum(1 for a, *_ in rows if a)
+def table(rows: list[Scored], title: str) -> None:
+    n_ans = sum(1 for r in rows if r.answerable)
     n_una = len(rows) - n_ans
     print(f"\n{title}: {n_ans} answerable, {n_una} unanswerable")
     print("| threshold | answered | declined correctly | declined wrongly |")
     print("|---|---|---|---|")
     for t in THRESHOLDS:
-        declined = [bool(fixed) or conf < t for _, conf, fixed, _ in rows]
+        declined = [bool(r.fixed) or r.confidence < t for r in rows]
         answered = sum(1 for d in declined if not d)
-        right = sum(1 for (a, *_), d in zip(rows, declined, strict=True) if d and not a)
-        wrong = sum(1 for (a, *_), d in zip(rows, declined, strict=True) if d and a)
+        right = sum(1 for r, d in zip(rows, declined, strict=True) if d and not r.answerable)
+        wrong = sum(1 for r, d in zip(rows, declined, strict=True) if d and r.answerable)
         print(f"| {t:.2f} | {answered}/{len(rows)} | {right}/{n_una} | {wrong}/{n_ans} |")
+
+
+def model_declines(rows: list[Scored], results: Path) -> list[Scored]:
+    """The questions the default (`rag`) config answered with the model's decline."""
+    outcomes = json.loads(results.read_text())["outcomes"]
+    ids = {o["question_id"] for o in outcomes
+           if o["config"] == "rag" and o["text"].startswith(MODEL_DECLINED_TEXT)}  # fmt: skip
+    return [r for r in rows if r.id in ids]
+
+
+def override_table(declines: list[Scored]) -> None:
+    print(f"\nShowing the evidence instead of the model's decline ({len(declines)} declines):")
+    print("| confidence at least | evidence shown | with the fact | without it |")
+    print("|---|---|---|---|")
+    for t in THRESHOLDS:
+        shown = [r for r in declines if r.confidence >= t]
+        holds = sum(1 for r in shown if r.answerable and r.quotes_hold)
+        print(f"| {t:.2f} | {len(shown)} | {holds} | {len(shown) - holds} |")
 
 
 def main() -> None:
@@ -67,16 +103,20 @@ def main() -> None:
     ap.add_argument("-v", "--verbose", action="store_true", help="print every question")
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    everything = []
+    everything, declines = [], []
     for spec in args.sets:
-        config, questions = spec.split(":", 1)
+        config, questions, *results = spec.split(":")
         rows = score_corpus(Path(config), Path(questions))
         everything += rows
+        declines += model_declines(rows, Path(results[0])) if results else []
         table(rows, Path(questions).name)
         if args.verbose:
-            for a, conf, fixed, q in sorted(rows, key=lambda x: x[1]):
-                print(f"  {conf:.3f} {'A' if a else 'U'} {fixed or '':14.14} {q[:90]}")
+            for r in sorted(rows, key=lambda x: x.confidence):
+                print(f"  {r.confidence:.3f} {'A' if r.answerable else 'U'} "
+                      f"{r.fixed or '':14.14} {r.question[:90]}")  # fmt: skip
     table(everything, "all corpora")
+    if declines:
+        override_table(declines)
 
 
 if __name__ == "__main__":

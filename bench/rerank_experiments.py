@@ -1,10 +1,12 @@
-"""Two re-ranking methods measured for the README's retrieval table and not kept:
-small-to-big (a third list: chunks ranked by their best small window) and query
-likelihood with the local model (UPR: log P(question | passage) by Gemma 3 270M).
+"""Re-ranking and query-expansion methods measured for the README's retrieval table and
+not kept: small-to-big (a third list: chunks ranked by their best small window), query
+likelihood with the local model (UPR: log P(question | passage) by Gemma 3 270M),
+HyDE (the local model's hypothetical answer, embedded) and Rocchio feedback on the
+query vector (the mean of the top fused chunks' vectors added to it).
 
     python bench/rerank_experiments.py --qa gitdoc=../shared/bench/qa/git-doc/questions.jsonl \
         [--qa handbook=examples/handbook-questions.jsonl] [--windows 150,300,500]
-        [--upr PATH.gguf --upr-depth 5,10]
+        [--upr PATH.gguf --upr-depth 5,10] [--hyde PATH.gguf] [--rocchio]
 
 Fact recall@3 per set, as `bench/retrieval_methods.py` counts it; the baseline row is
 today's default (weighted RRF, K=10, full text 0.5, near-copies collapsed).
@@ -127,12 +129,61 @@ def query_likelihood(name: str, rows: Rows, cands: list, gguf: str, depths: list
               f"{fused / len(cands):.3f}; {per:.2f} s per passage")  # fmt: skip
 
 
+def vector_list(table: Any, vec: np.ndarray) -> list[str]:
+    res = table.search(vec, query_type="vector").distance_type("cosine")
+    res = res.select(["id", "_distance"])
+    return [r["id"] for r in res.limit(20).to_list()]
+
+
+def hyde(name: str, rows: Rows, cands: list, table: Any, embedder: Any, gguf: str) -> None:
+    """The model's greedy 64-token answer, embedded: a third list, or mixed into the query."""
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=gguf, n_ctx=512, n_threads=2, verbose=False)
+    hits = {"third list, weight 0.5": 0, "third list, weight 1.0": 0,
+            "question + answer embedded as the query": 0}  # fmt: skip
+    t0 = time.perf_counter()
+    for q, v, f, _ in cands:
+        out: Any = llm.create_completion(f"Question: {q.question}\nAnswer:", max_tokens=64,
+                                    temperature=0.0)  # fmt: skip
+        guess = out["choices"][0]["text"].strip()
+        h = vector_list(table, embedder.embed_query(guess))
+        mixed = vector_list(table, embedder.embed_query(f"{q.question} {guess}"))
+        hits["third list, weight 0.5"] += fact(rows, fused_top3([v, f, h], [1, 0.5, 0.5], rows), q)
+        hits["third list, weight 1.0"] += fact(rows, fused_top3([v, f, h], [1, 0.5, 1.0], rows), q)
+        hits["question + answer embedded as the query"] += fact(
+            rows, fused_top3([mixed, f], [1, 0.5], rows), q
+        )
+    per = (time.perf_counter() - t0) / len(cands)
+    cells = ", ".join(f"{k} {n / len(cands):.3f}" for k, n in hits.items())
+    print(f"{name}: HyDE ({per:.1f} s a question): fact@3 {cells}")
+
+
+def rocchio(name: str, rows: Rows, cands: list, table: Any) -> None:
+    """The query vector plus beta x the mean vector of the top k fused chunks, searched
+    again and fused with the same full-text list."""
+    cells = []
+    for k in (1, 3, 5):
+        for beta in (0.3, 0.7):
+            n = 0
+            for q, v, f, qv in cands:
+                top = fused_top3([v, f], [1.0, 0.5], rows)[:k]
+                moved = qv + beta * np.mean([rows[i]["vector"] for i in top], axis=0)
+                again = vector_list(table, moved / np.linalg.norm(moved))
+                n += fact(rows, fused_top3([again, f], [1.0, 0.5], rows), q)
+            cells.append(f"top {k} beta {beta} {n / len(cands):.3f}")
+    print(f"{name}: Rocchio feedback on the query vector: fact@3 " + ", ".join(cells))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--qa", action="append", default=[], required=True)
     ap.add_argument("--windows", default="150,300,500")
     ap.add_argument("--upr", help="a GGUF model: also run query-likelihood re-ranking")
     ap.add_argument("--upr-depth", default="5,10")
+    ap.add_argument("--hyde", help="a GGUF model: also run HyDE")
+    ap.add_argument("--rocchio", action="store_true", help="also run Rocchio feedback")
+    ap.add_argument("--no-windows", action="store_true", help="skip small-to-big")
     args = ap.parse_args()
     settings = load_settings()
     embedder = SentenceTransformerEmbedder()
@@ -144,6 +195,7 @@ def main() -> None:
                               ).collection(name)  # fmt: skip
         table, _ = coll._published()
         cols = ["id", "source", "title", "heading", "text", "search_text"]
+        cols += ["vector"] if args.rocchio else []
         rows = {r["id"]: r for r in coll.rows(cols).to_pylist()}
         cands = []
         for q in load_questions(Path(path)):
@@ -151,7 +203,13 @@ def main() -> None:
                 c = legs(table, embedder, rows, q.question)
                 cands.append((q, [i for i, _ in c["vector"]], [i for i, _ in c["raw"]],
                               embedder.embed_query(q.question)))  # fmt: skip
-        small_to_big(name, rows, cands, embedder, [int(s) for s in args.windows.split(",")])
+        if not args.no_windows:
+            sizes = [int(s) for s in args.windows.split(",")]
+            small_to_big(name, rows, cands, embedder, sizes)
+        if args.hyde:
+            hyde(name, rows, cands, table, embedder, args.hyde)
+        if args.rocchio:
+            rocchio(name, rows, cands, table)
         if args.upr:
             query_likelihood(
                 name, rows, cands, args.upr, [int(d) for d in args.upr_depth.split(",")]

@@ -48,6 +48,10 @@ METHODS: list[tuple[str, Fusion | str, str, bool]] = [
     ("filler dropped", Fusion("rrf", 10, 0.5), "filler", False),
     ("filler dropped, w=0.75", Fusion("rrf", 10, 0.75), "filler", False),
     ("RM3 10 terms top 5 boost 0.3", Fusion("rrf", 10, 0.5), "rm3", False),
+    ("full text's best kept in the top 3", Fusion("rrf", 10, 0.5, fts_best_within=3), "raw", True),
+    # Only when the full-text leg is sure: its best BM25 score ≥ 1.1 / 1.3 × its second.
+    ("the same, gated at a 1.1 BM25 ratio", "gated:1.1", "raw", True),
+    ("the same, gated at a 1.3 BM25 ratio", "gated:1.3", "raw", True),
 ]
 
 
@@ -82,7 +86,11 @@ def legs(table: Any, embedder: Any, rows: dict[str, dict[str, Any]], text: str) 
 
 def ranked(method: tuple[str, Fusion | str, str, bool], cand: dict, rows: dict) -> list[str]:
     _, how, leg, dedup = method
-    if isinstance(how, str):
+    if isinstance(how, str) and how.startswith("gated:"):
+        fts = cand[leg]
+        sure = bool(fts) and (len(fts) < 2 or fts[0][1] >= float(how[6:]) * fts[1][1])
+        ids = [i for i, _ in fuse(cand["vector"], fts, Fusion(fts_best_within=3 if sure else 0))]
+    elif isinstance(how, str):
         ids = [i for i, _ in cand[how if how == "vector" else leg]]
     else:
         ids = [i for i, _ in fuse(cand["vector"], cand[leg], how)]
