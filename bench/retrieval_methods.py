@@ -27,7 +27,7 @@ from engine.evaluation.answers import keyword_recall
 from knowledge.diversity import collapse
 from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.evaluation import index_beir_corpus, ndcg_at_k, read_jsonl, read_qrels
-from knowledge.fusion import Fusion, fuse
+from knowledge.fusion import Fusion, fuse, rrf_scores
 from knowledge.query import expansion_terms, fts_query
 from knowledge.store import EmbeddingInfo, KnowledgeStore
 from teamkb.config import load_settings
@@ -52,6 +52,14 @@ METHODS: list[tuple[str, Fusion | str, str, bool]] = [
     # Only when the full-text leg is sure: its best BM25 score ≥ 1.1 / 1.3 × its second.
     ("the same, gated at a 1.1 BM25 ratio", "gated:1.1", "raw", True),
     ("the same, gated at a 1.3 BM25 ratio", "gated:1.3", "raw", True),
+    # Rescored RRF (see `rescored`): a chunk's neighbours in its file, its file's other
+    # hits, or a full-text weight set per query by how much the two legs agree.
+    ("+ 0.25 x the neighbouring chunks' scores", "neighbours:0.25", "raw", True),
+    ("+ 0.5 x the neighbouring chunks' scores", "neighbours:0.5", "raw", True),
+    ("+ 0.1 x the file's other hits' scores", "file:0.1", "raw", True),
+    ("+ 0.25 x the file's other hits' scores", "file:0.25", "raw", True),
+    ("full-text weight 0.3 + 0.7 x top-10 overlap", "agree:0.3:0.7", "raw", True),
+    ("full-text weight 0.5 + 0.5 x top-10 overlap", "agree:0.5:0.5", "raw", True),
 ]
 
 
@@ -84,9 +92,40 @@ def legs(table: Any, embedder: Any, rows: dict[str, dict[str, Any]], text: str) 
     return out
 
 
+def rescored(how: str, cand: dict, rows: dict) -> list[str]:
+    """Weighted RRF (K=10), then `neighbours:L` adds L x the scores of the chunks just
+    before and after in the same file, `file:L` adds L x the file's other hits' scores,
+    and `agree:A:B` weights full text A + B x the share of the two legs' top 10 shared."""
+    kind, *args = how.split(":")
+    vector, fts = [i for i, _ in cand["vector"]], [i for i, _ in cand["raw"]]
+    weight = 0.5
+    if kind == "agree":
+        weight = float(args[0]) + float(args[1]) * len(set(vector[:10]) & set(fts[:10])) / 10
+    scores = rrf_scores([vector, fts], [1.0, weight], 10)
+    new = dict(scores)
+    if kind == "neighbours":
+        by_file: dict[str, list[tuple[int, str]]] = {}
+        for i, r in rows.items():
+            by_file.setdefault(r["source"], []).append((r["line_start"], i))
+        for i in scores:
+            chunks = sorted(by_file[rows[i]["source"]])
+            at = chunks.index((rows[i]["line_start"], i))
+            near = [chunks[j][1] for j in (at - 1, at + 1) if 0 <= j < len(chunks)]
+            new[i] += float(args[0]) * sum(scores.get(j, 0.0) for j in near)
+    elif kind == "file":
+        per_file: dict[str, float] = {}
+        for i, sc in scores.items():
+            per_file[rows[i]["source"]] = per_file.get(rows[i]["source"], 0.0) + sc
+        for i in scores:
+            new[i] += float(args[0]) * (per_file[rows[i]["source"]] - scores[i])
+    return sorted(new, key=lambda i: -new[i])
+
+
 def ranked(method: tuple[str, Fusion | str, str, bool], cand: dict, rows: dict) -> list[str]:
     _, how, leg, dedup = method
-    if isinstance(how, str) and how.startswith("gated:"):
+    if isinstance(how, str) and how.split(":")[0] in ("neighbours", "file", "agree"):
+        ids = rescored(how, cand, rows)
+    elif isinstance(how, str) and how.startswith("gated:"):
         fts = cand[leg]
         sure = bool(fts) and (len(fts) < 2 or fts[0][1] >= float(how[6:]) * fts[1][1])
         ids = [i for i, _ in fuse(cand["vector"], fts, Fusion(fts_best_within=3 if sure else 0))]
@@ -117,7 +156,8 @@ def main() -> None:
             index_beir_corpus(store, embedder, folder / "corpus.jsonl")
         coll = store.collection("beir")
         table, _ = coll._published()
-        rows = {r["id"]: r for r in coll.rows(["id", "source", "search_text"]).to_pylist()}
+        cols = ["id", "source", "search_text", "line_start"]
+        rows = {r["id"]: r for r in coll.rows(cols).to_pylist()}
         qrels = read_qrels(folder / "qrels" / "test.tsv")
         queries = {str(q["_id"]): str(q["text"]) for q in read_jsonl(folder / "queries.jsonl")}
         judged = [(qid, queries[qid]) for qid in qrels if qid in queries]
@@ -133,7 +173,7 @@ def main() -> None:
         store = KnowledgeStore(settings.index_location, embedding=info)
         coll = store.collection(name)
         table, _ = coll._published()
-        cols = ["id", "source", "text", "search_text"]
+        cols = ["id", "source", "text", "search_text", "line_start"]
         rows = {r["id"]: r for r in coll.rows(cols).to_pylist()}
         qs = [q for q in load_questions(Path(path)) if q.kind == "answerable"]
         cands = [(q, legs(table, embedder, rows, q.question)) for q in qs]

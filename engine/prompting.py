@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from engine.types import Passage, Prompt
 
 # Part of the answer-cache key: bump it when prompting or citation checking changes.
-PROMPT_VERSION = "p14"
+PROMPT_VERSION = "p15"
 
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.

@@ -291,3 +291,35 @@ def test_a_question_word_the_cited_passage_lacks_is_removed():
     [g] = verify("JWTs are good for 15 minutes (`auth.token_ttl`) [1].", jwt, _evidence(jwt, ask),
                  question=ask)  # fmt: skip
     assert g.ok, g.reason
+
+
+def test_what_a_sentence_adds_to_the_question_must_be_in_its_passage():
+    # Real output on docker-doc: to "what range of values does the memory swappiness
+    # option take?" the model wrote "The memory swappiness value is the same as the hard
+    # limit [1]". Its quote matched through the question's words; "same", "hard" and
+    # "limit" are nowhere in the cited lines.
+    swap = (
+        "To set this percentage for a container, specify a `--memory-swappiness` value "
+        "between 0 and 100. A value of 0 turns off anonymous page swapping. By default, "
+        "if you are not using `--memory-swappiness`, memory swappiness value will be "
+        "inherited from the parent."
+    )
+    table = '| `--memory-swappiness=""` | Tune a container\'s memory swappiness behavior. |'
+    ps = [swap, table]
+    question = "what range of values does the memory swappiness option take?"
+    ev = _evidence(ps, question)
+    [v] = verify("The memory swappiness value is the same as the hard limit [1].", ps, ev,
+                 question=question)  # fmt: skip
+    assert not v.ok and v.reason == "what it adds to the question is not in the cited passage"
+    # What the docs say, in other words than the question's, stays.
+    [k] = verify("The memory swappiness value is between 0 and 100 [1].", ps, ev,
+                 question=question)  # fmt: skip
+    assert k.ok, k.reason
+    # Most of what it adds is in the passage: "completely" is not, the rest is.
+    [h] = verify("A memory swappiness value of 0 turns off anonymous page swapping "
+                 "completely [1].", ps, ev, question=question)  # fmt: skip
+    assert h.ok, h.reason
+    # Half is not enough: "inherited" is there, "kernel" is not.
+    [half] = verify("The memory swappiness value is inherited from the kernel [1].", ps, ev,
+                    question=question)  # fmt: skip
+    assert not half.ok
