@@ -98,6 +98,16 @@ def _front_matter(text: str, rel: str) -> tuple[dict[str, object], int]:
     return meta, block.count("\n") + 2
 
 
+_INLINE_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _heading_text(raw: str) -> str:
+    """A Markdown heading as a reader sees it: inline HTML (`<a name="memory"></a>`, an
+    anchor docker-doc puts in 159 headings) is markup, not words to cite or embed."""
+    text = " ".join(_INLINE_TAG.sub(" ", raw).split())
+    return text or raw.strip()
+
+
 def load_markdown(path_str: str, rel: str) -> LoadedDoc:
     text = _read_text(Path(path_str), rel)
     meta, skip = _front_matter(text, rel)
@@ -113,14 +123,14 @@ def load_markdown(path_str: str, rel: str) -> LoadedDoc:
             continue
         m = _ATX.match(line)
         if m:
-            headings.append((i, len(m.group(1)), m.group(2).strip(), 1))
+            headings.append((i, len(m.group(1)), _heading_text(m.group(2)), 1))
         elif (
             i + 1 < len(lines)
             and line.strip()
             and re.fullmatch(r"(=+|-+)\s*", lines[i + 1])
             and not line.startswith(("-", "*", ">", "|"))
         ):
-            headings.append((i, 1 if lines[i + 1][0] == "=" else 2, line.strip(), 2))
+            headings.append((i, 1 if lines[i + 1][0] == "=" else 2, _heading_text(line), 2))
     sections = _sections_from_headings(lines[:], [(i, lv, t, s) for i, lv, t, s in headings])
     sections = [s for s in sections if s.line_start > skip]
     title = str(meta.get("title") or "").strip()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.chunking import chunk_document
+from knowledge.chunking import CHUNKING_VERSION, DEFAULT_MAX_CHARS, chunk_document
 from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError, LoadError
@@ -79,8 +79,12 @@ def iter_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
                 yield p, f"{root.name}/{rel}" if prefix_roots else rel
 
 
-def _file_hash(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
+def _file_hash(data: bytes, max_chars: int | None) -> str:
+    """The file's bytes and how they are cut into chunks: a new chunk size or loader
+    (CHUNKING_VERSION) re-chunks a file whose bytes did not change."""
+    digest = hashlib.sha1(data)
+    digest.update(f"\0{CHUNKING_VERSION}\0{max_chars or DEFAULT_MAX_CHARS}".encode())
+    return digest.hexdigest()
 
 
 def shown_path(rel: str) -> str:
@@ -193,7 +197,7 @@ def _plan_file(
     path: Path, rel: str, snap: _Snapshot, collection: str, max_chars: int | None
 ) -> _FilePlan:
     try:
-        fhash = _file_hash(_read(path, rel))
+        fhash = _file_hash(_read(path, rel), max_chars)
         if snap.file_hashes.get(rel) == {fhash}:
             plan = _FilePlan(keep=snap.by_source[rel])
             for cid in plan.keep:

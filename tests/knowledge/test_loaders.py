@@ -37,6 +37,25 @@ def test_markdown_front_matter_title_headings_and_line_spans(tmp_path):
     assert lines[rollback.line_start - 1] == "Use shipit rollback."
 
 
+def test_markdown_headings_drop_inline_html(tmp_path):
+    # Real docker-doc (reference/commandline/run.md): an anchor inside the heading. It
+    # headed citations as '<a name="memory"></a> Specify hard limits on memory …'.
+    text = (
+        "# run\n\n## Examples\n\n"
+        '### <a name="memory"></a> Specify hard limits on memory (-m, --memory)\n\n'
+        "These parameters always set an upper limit on the memory.\n\n"
+        "Setext <b>bold</b> heading\n---\n\nBody.\n\n### <br>\n\nOnly a tag.\n"
+    )
+    doc = load_document(write(tmp_path, "run.md", text), "run.md")
+    heads = [s.heading[-1] for s in doc.sections]
+    # A heading of nothing but a tag keeps it: an empty heading would say even less.
+    assert heads == ["Specify hard limits on memory (-m, --memory)", "Setext bold heading",
+                     "<br>"]  # fmt: skip
+    [chunk] = [c for c in chunk_document(doc, collection="c", file_hash="h", updated_at="")
+               if "upper limit" in c.text]  # fmt: skip
+    assert chunk.search_text.startswith("run › Examples › Specify hard limits on memory")
+
+
 def test_rst_headings_by_adornment(tmp_path):
     text = (
         "Release train\n=============\n\nTrains leave weekly.\n\n"

@@ -69,6 +69,24 @@ def test_first_run_then_incremental_runs(tmp_path, docs, embedder):
     assert hits[0].heading == "Rollback" and hits[0].lines == (9, 9)
 
 
+def test_a_new_chunk_size_or_loader_rechunks_unchanged_files(tmp_path, docs, embedder,
+                                                             monkeypatch):  # fmt: skip
+    store = KnowledgeStore(str(tmp_path / "index"))
+    emb = CountingEmbedder(embedder)
+    (docs / "long.md").write_text("# Long\n\n" + "A sentence about deploys. " * 60 + "\n")
+    r1 = sync_collection(store.collection("team"), emb, [docs])
+    r2 = sync_collection(store.collection("team"), emb, [docs], max_chars=300)
+    assert r2.chunks > r1.chunks and r2.added > 0  # the long file is cut again
+    assert r2.unchanged == 4  # the short files' chunks are the same text, same ids
+    # A loader change (CHUNKING_VERSION) re-reads every file; what comes out the same is
+    # kept, vector and all: nothing is embedded again.
+    before = emb.embedded
+    monkeypatch.setattr("knowledge.sync.CHUNKING_VERSION", 999)
+    r3 = sync_collection(store.collection("team"), emb, [docs], max_chars=300)
+    assert (r3.added, r3.updated, r3.removed, r3.chunks) == (0, 0, 0, r2.chunks)
+    assert emb.embedded == before
+
+
 def test_renamed_file_reuses_vectors(tmp_path, docs, embedder):
     store = KnowledgeStore(str(tmp_path / "index"))
     emb = CountingEmbedder(embedder)
