@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 # Share of a sentence's content words that its quoted lines must hold. By chance (a doc
 # sentence against the best sentence of a passage from another file) the share is 0.00
 # median and 0.25 at the 95th percentile on the handbook and on git-doc; at 0.4, 2.0% and
-# 0.9% of such unrelated pairs pass (bench/calibrate_support.py; README, "Answer checks").
+# 1.5% of such unrelated pairs pass (bench/calibrate_support.py; README, "Answer checks").
 MIN_OVERLAP = 0.4
 # Share of a sentence's content words beyond the question's that its cited passage
 # (title and heading included) must hold (check 9). By chance (a doc sentence against a

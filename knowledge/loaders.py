@@ -98,7 +98,13 @@ def _front_matter(text: str, rel: str) -> tuple[dict[str, object], int]:
     return meta, block.count("\n") + 2
 
 
-_INLINE_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# Inline HTML elements only: `<name>` or `<image>` in a heading is a placeholder the
+# reader must see (docker-doc writes them), not a tag.
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|br|code|del|em|i|img|ins|kbd|mark|s|small|span|strong|sub|sup|tt|u)"
+    r"(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
 
 
 def _heading_text(raw: str) -> str:

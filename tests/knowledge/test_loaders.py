@@ -44,13 +44,14 @@ def test_markdown_headings_drop_inline_html(tmp_path):
         "# run\n\n## Examples\n\n"
         '### <a name="memory"></a> Specify hard limits on memory (-m, --memory)\n\n'
         "These parameters always set an upper limit on the memory.\n\n"
-        "Setext <b>bold</b> heading\n---\n\nBody.\n\n### <br>\n\nOnly a tag.\n"
+        "Setext <b>bold</b> heading\n---\n\nBody.\n\n### <br>\n\nOnly a tag.\n\n"
+        "### Run <image> with <a href='#x'>a link</a>\n\nPlaceholders stay.\n"
     )
     doc = load_document(write(tmp_path, "run.md", text), "run.md")
     heads = [s.heading[-1] for s in doc.sections]
     # A heading of nothing but a tag keeps it: an empty heading would say even less.
     assert heads == ["Specify hard limits on memory (-m, --memory)", "Setext bold heading",
-                     "<br>"]  # fmt: skip
+                     "<br>", "Run <image> with a link"]  # fmt: skip
     [chunk] = [c for c in chunk_document(doc, collection="c", file_hash="h", updated_at="")
                if "upper limit" in c.text]  # fmt: skip
     assert chunk.search_text.startswith("run › Examples › Specify hard limits on memory")
