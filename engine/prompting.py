@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from engine.types import Passage, Prompt
 
 # Part of the answer-cache key: bump it when prompting or citation checking changes.
-PROMPT_VERSION = "p15"
+PROMPT_VERSION = "p16"
 
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.
@@ -108,12 +108,10 @@ def build_prompt(
             kept.append(_with_text(p, cut))
         break
     excerpts = render_passages(kept)
-    completion = (
-        f"{SYSTEM}\n\nExample:\n{_EXAMPLE}\nNow the real task.\nExcerpts:\n{excerpts}\n\n"
-        f"Question: {q}\nAnswer:"
-    )
+    preamble = f"{SYSTEM}\n\nExample:\n{_EXAMPLE}\nNow the real task.\n"
+    completion = f"{preamble}Excerpts:\n{excerpts}\n\nQuestion: {q}\nAnswer:"
     user = f"Excerpts:\n{excerpts}\n\nQuestion: {q}"
-    prompt = Prompt(SYSTEM, user, completion, tuple(p.source for p in kept))
+    prompt = Prompt(SYSTEM, user, completion, tuple(p.source for p in kept), preamble)
     return prompt, kept
 
 

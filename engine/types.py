@@ -156,6 +156,9 @@ class Prompt:
     completion: str
     # Source of each numbered passage: sources[n - 1] is what marker [n] points at.
     sources: tuple[str, ...] = ()
+    # The start of `completion` that every question shares (instructions, worked example):
+    # a generator may keep it evaluated, so only what follows differs between questions.
+    preamble: str = ""
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ class LlamaCppGenerator(BaseGenerator):
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.seed = seed
         self._llm: Any = None
+        self._preamble: list[int] = []  # the tokens whose cache was evaluated on their own
         self._lock = threading.Lock()  # a llama.cpp context is not re-entrant
 
     @property
@@ -125,6 +126,7 @@ class LlamaCppGenerator(BaseGenerator):
         with self._lock:
             llm = self._load()
             try:
+                self._rewind(llm, prompt)
                 for part in llm.create_completion(
                     prompt.completion,
                     max_tokens=self._max_tokens,
@@ -133,7 +135,34 @@ class LlamaCppGenerator(BaseGenerator):
                     repeat_penalty=1.15,
                     stop=STOP,
                     stream=True,
+                    seed=self.seed,  # unset, llama-cpp-python moves the seed on each call
                 ):
                     yield part["choices"][0]["text"]
             except (ValueError, RuntimeError) as exc:
                 raise GeneratorUnavailable(f"Generation failed: {exc}") from exc
+
+    def _rewind(self, llm: Any, prompt: Prompt) -> None:
+        """Make the answer to a prompt the same whatever was asked before it.
+
+        llama-cpp-python reuses the cache of the longest prefix the last prompt shares
+        with this one, and evaluates the rest in batches from there. Where the batches
+        start changes the floats, and a greedy pick can flip: the same question gave
+        "SIGKILL" after one question and "SIGTERM" after another. So the cache keeps only
+        the preamble, evaluated on its own once, and every prompt is evaluated from its
+        end. That keeps most of what reuse saved: the preamble is the prompt's longest
+        shared part.
+        """
+        full = llm.tokenize(prompt.completion.encode("utf-8"), special=True)
+        head = llm.tokenize(prompt.preamble.encode("utf-8"), special=True)
+        # A token may straddle the preamble's end; such a token is evaluated with the rest.
+        pairs = enumerate(zip(head, full, strict=False))
+        keep = next((i for i, (a, b) in pairs if a != b), len(head))
+        head = head[: min(keep, len(full) - 1)]
+        cached = list(llm.input_ids[: len(head)]) if llm.n_tokens >= len(head) else []
+        if head and head == self._preamble and cached == head:
+            llm.n_tokens = len(head)  # generate() drops the rest of the cache from here
+            return
+        llm.reset()
+        self._preamble = head
+        if head:
+            llm.eval(head)

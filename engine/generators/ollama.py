@@ -25,6 +25,7 @@ class OllamaGenerator(BaseGenerator):
         max_tokens: int = 160,
         temperature: float = 0.1,
         n_ctx: int = 4096,
+        seed: int = 7,
         client: Any = None,
     ) -> None:
         import ollama
@@ -37,6 +38,7 @@ class OllamaGenerator(BaseGenerator):
         # An adapter is served by Ollama as its own model tag (FROM base + ADAPTER).
         self.adapter_model = adapter_model
         self.keep_alive = keep_alive
+        self.seed = seed
         self.client = client or ollama.Client(host=host, timeout=timeout_s)
 
     @property
@@ -64,6 +66,9 @@ class OllamaGenerator(BaseGenerator):
                     "temperature": self.temperature,
                     "num_predict": self._max_tokens,
                     "num_ctx": self._n_ctx,
+                    # Without a seed Ollama draws one per request: the same question
+                    # could get another answer each time it is asked.
+                    "seed": self.seed,
                 },
             )
             for part in parts:

@@ -146,3 +146,40 @@ def test_an_answer_no_passage_backs_is_replaced_by_the_evidence(handbook_home, e
     assert "already done" not in answer.text and answer.text.startswith("The docs say:")
     assert "not backed" in answer.notice
     assert answer.citations[0].source == "deploys/rollback.md" and answer.citations[0].quote
+
+
+def test_an_answer_does_not_depend_on_the_question_asked_before(
+    handbook_home, embedder, packaged_gguf
+):
+    """llama.cpp moved its sampling seed on every call and reused the cache of the prompt
+    before; with either, the same question got another answer after another question."""
+    settings = make_settings(
+        handbook_home,
+        answer_cache=False,
+        generator=GeneratorSettings(backend="llamacpp", model_path=str(packaged_gguf)),
+    )
+    asked = build_engine(settings, embedder=embedder)
+    history = [
+        "merchant webhooks are way behind, how do I see how far behind the consumers are?",
+        "how many times does the gateway retry a call to the acquirer by default? which "
+        "setting controls it?",
+        "I need to run a one-off data fix directly on ledger-db, how do I get write access?",
+        "when does the release branch get cut for the weekly train?",
+    ]
+    in_turn = [asked.ask(q).text for q in history]
+    for question, answer in zip(history[1::2], in_turn[1::2], strict=True):
+        alone = build_engine(settings, embedder=embedder).ask(question).text
+        assert alone == answer
+
+
+def test_sampling_starts_from_the_same_seed_on_every_call(packaged_gguf):
+    from engine.generators.llamacpp import LlamaCppGenerator
+    from engine.prompting import build_prompt
+
+    # A hot temperature makes any drift of the seed between calls show in the text.
+    generator = LlamaCppGenerator(packaged_gguf, temperature=1.0, max_tokens=32)
+    prompt, _ = build_prompt(
+        "when is team lunch?", [], count_tokens=generator.count_tokens, budget_tokens=1500
+    )
+    first = "".join(generator.stream(prompt))
+    assert first and "".join(generator.stream(prompt)) == first

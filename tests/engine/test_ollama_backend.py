@@ -34,7 +34,9 @@ def test_chat_request_streams_and_carries_settings():
         {"role": "system", "content": "sys"},
         {"role": "user", "content": PROMPT.user},
     ]
-    assert req["options"] == {"temperature": 0.2, "num_predict": 64, "num_ctx": 4096}
+    assert req["options"] == {
+        "temperature": 0.2, "num_predict": 64, "num_ctx": 4096, "seed": 7
+    }  # fmt: skip
 
 
 def test_adapter_model_tag_is_used_and_reported():
