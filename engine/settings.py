@@ -76,7 +76,9 @@ class GeneratorSettings:
 
     backend: GeneratorBackend = "llamacpp"
     max_tokens: int = 160
-    temperature: float = 0.1
+    # Greedy: an answer is lines picked from the docs, and the same question should get
+    # the same answer (README, "What users get").
+    temperature: float = 0.0
     timeout_s: float = 60.0
     # Use the adapter the nightly retraining put in service, if there is one.
     use_adapter: bool = True

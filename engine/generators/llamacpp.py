@@ -58,7 +58,7 @@ class LlamaCppGenerator(BaseGenerator):
         n_ctx: int = 2048,
         n_threads: int = 0,
         max_tokens: int = 160,
-        temperature: float = 0.1,
+        temperature: float = 0.0,
         seed: int = 7,
     ) -> None:
         super().__init__(n_ctx=n_ctx, max_tokens=max_tokens, temperature=temperature)

@@ -23,7 +23,7 @@ class OllamaGenerator(BaseGenerator):
         timeout_s: float = 60.0,
         keep_alive: str = "10m",
         max_tokens: int = 160,
-        temperature: float = 0.1,
+        temperature: float = 0.0,
         n_ctx: int = 4096,
         seed: int = 7,
         client: Any = None,
