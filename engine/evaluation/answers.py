@@ -89,12 +89,19 @@ def write_questions(path: Path, questions: Sequence[Question]) -> None:
 
 
 # -- metrics (pure functions: unit-tested on hand-made answers) --------------------------
+def is_gold(source: str, gold: Sequence[str]) -> bool:
+    """Whether a source is one a question names as gold: the same path, or a path that
+    ends with the gold entry (`run.md` names `reference/commandline/run.md`), since
+    question files are often written with file names only."""
+    return any(source == g or source.endswith(f"/{g.lstrip('/')}") for g in gold)
+
+
 def recall_at_k(retrieved: Sequence[str], gold: Sequence[str], k: int = RECALL_K) -> float | None:
     """Share of gold sources among the top k retrieved; None when nothing is gold."""
     if not gold:
         return None
-    top = set(retrieved[:k])
-    return sum(1 for g in set(gold) if g in top) / len(set(gold))
+    top = retrieved[:k]
+    return sum(1 for g in set(gold) if any(is_gold(s, [g]) for s in top)) / len(set(gold))
 
 
 def _norm(text: str) -> str:
@@ -129,7 +136,7 @@ def citation_precision(
     cited = cited_sources(text, passage_sources)
     if not cited or not gold:
         return None
-    return sum(1 for s in cited if s in set(gold)) / len(cited)
+    return sum(1 for s in cited if is_gold(s, gold)) / len(cited)
 
 
 def median(values: Sequence[float]) -> float:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.evaluation.answers import Question, keyword_recall, median
+from engine.evaluation.answers import Question, is_gold, keyword_recall, median
 from engine.types import Passage
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def test_set_name(path: Path) -> str:
 
 
 def file_hit(passages: Sequence[Passage], gold: Sequence[str], k: int = FILE_K) -> bool:
-    return bool(set(gold) & {p.source for p in passages[:k]})
+    return any(is_gold(p.source, gold) for p in passages[:k])
 
 
 def fact_hit(passages: Sequence[Passage], keywords: Sequence[str], k: int = FACT_K) -> bool:

@@ -24,6 +24,7 @@ from engine.evaluation.answers import (
     summarize,
 )
 from engine.evaluation.report import write_report
+from engine.evaluation.retrieval import file_hit
 from engine.prompting import build_prompt, is_declined
 from engine.types import Passage
 from tests.conftest import QUESTIONS
@@ -48,6 +49,17 @@ def test_metric_functions_on_hand_made_answers():
     assert citation_precision("nothing cited", src, ["a.md"]) is None
     assert is_declined("The docs do not cover this.")
     assert is_declined("The docs don't cover this. The closest passages are listed below.")
+
+
+def test_gold_named_by_file_name_matches_the_source_path():
+    # docker-doc's dev questions name `run.md`; its source is reference/commandline/run.md.
+    top = ["reference/builder.md", "reference/commandline/run.md"]
+    assert recall_at_k(top, ["run.md"]) == 1.0
+    assert recall_at_k(top, ["commandline/run.md", "ps.md"]) == 0.5
+    assert recall_at_k(["reference/commandline/rerun.md"], ["run.md"]) == 0.0
+    assert citation_precision("A [1]. B [2].", top, ["builder.md"]) == 0.5
+    assert file_hit([_p("reference/commandline/run.md")], ["run.md"])
+    assert not file_hit([_p("reference/commandline/rerun.md")], ["run.md"])
     assert not is_declined("Deploy with shipit [1].")
 
 
