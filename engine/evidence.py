@@ -65,6 +65,25 @@ def split_sentences(text: str) -> list[Sentence]:
     return out
 
 
+def unwrap(text: str, *, apart: re.Pattern[str] | None = None) -> str:
+    """The passage with each paragraph and list item on one line (code and table rows
+    as they are). Docs wrap prose at 80 columns, and a newline ends an answer: a model
+    copying a wrapped sentence stopped mid-clause ("…to a value below the hard").
+    Lines that match `apart` keep their own line."""
+    out, pos = [], 0
+    for start, end, kind in _blocks(text):
+        if kind not in ("prose", "item") or start < pos:
+            continue
+        lines = text[start:end].split("\n")
+        block = lines[0]
+        for before, line in itertools.pairwise(lines):
+            alone = apart is not None and bool(apart.match(line) or apart.match(before))
+            block = f"{block}\n{line}" if alone else f"{block.rstrip()} {line.strip()}"
+        out += [text[pos:start], block]
+        pos = end
+    return "".join([*out, text[pos:]])
+
+
 def _lines(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of each line, without the newline."""
     spans, pos = [], 0

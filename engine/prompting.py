@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from engine.evidence import unwrap
 from engine.types import Passage, Prompt
 
 # Part of the answer-cache key: bump it when prompting or citation checking changes.
-PROMPT_VERSION = "p16"
+PROMPT_VERSION = "p17"
 
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.
@@ -62,7 +63,7 @@ _ROLE_LINE = re.compile(r"^(\s*)(question|answer|excerpts|system|user|assistant)
 def quote(text: str) -> str:
     """Quote a passage so none of its lines can start a prompt section of its own."""
     lines = []
-    for line in text.strip().split("\n"):
+    for line in unwrap(text.strip(), apart=_ROLE_LINE).split("\n"):
         line = _ROLE_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)} -", line)
         lines.append("> " + line)
     return "\n".join(lines)
