@@ -14,7 +14,10 @@ at every threshold. No model is needed.
 With a `teamkb eval answers` results.json after a set, it also prints what showing the
 evidence instead of the model's own decline ("No answer could be written…") would do,
 per threshold: how many of those questions the quotes would then answer with the fact,
-and how many they would answer without it (confidently wrong).
+and how many they would answer without it (confidently wrong). It also prints what
+declining the evidence answers ("The docs say: …", given when every sentence the model
+wrote failed the checks) below a confidence would do: how many of them showed the fact
+and how many were confidently wrong.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import machine
 from engine import build_engine
 from engine.abstention import decline_reason, signals
-from engine.engine import MODEL_DECLINED_TEXT
+from engine.engine import EVIDENCE_INTRO, MODEL_DECLINED_TEXT
 from engine.evaluation.answers import fact_shown, load_questions
 from engine.evidence import select_evidence
 from teamkb.config import load_settings
@@ -79,11 +82,11 @@ def table(rows: list[Scored], title: str) -> None:
         print(f"| {t:.2f} | {answered}/{len(rows)} | {right}/{n_una} | {wrong}/{n_ans} |")
 
 
-def model_declines(rows: list[Scored], results: Path) -> list[Scored]:
-    """The questions the default (`rag`) config answered with the model's decline."""
+def answered_with(rows: list[Scored], results: Path, opening: str) -> list[Scored]:
+    """The questions the default (`rag`) config answered with a text that opens so."""
     outcomes = json.loads(results.read_text())["outcomes"]
     ids = {o["question_id"] for o in outcomes
-           if o["config"] == "rag" and o["text"].startswith(MODEL_DECLINED_TEXT)}  # fmt: skip
+           if o["config"] == "rag" and o["text"].startswith(opening)}  # fmt: skip
     return [r for r in rows if r.id in ids]
 
 
@@ -97,18 +100,31 @@ def override_table(declines: list[Scored]) -> None:
         print(f"| {t:.2f} | {len(shown)} | {holds} | {len(shown) - holds} |")
 
 
+def fallback_table(fallbacks: list[Scored]) -> None:
+    print(f"\nDeclining the evidence answers given when every model sentence failed the checks"
+          f" ({len(fallbacks)} answers), below a confidence:")  # fmt: skip
+    print("| confidence below | declined | their quotes held the fact | confidently wrong |")
+    print("|---|---|---|---|")
+    for t in THRESHOLDS:
+        cut = [r for r in fallbacks if r.confidence < t]
+        holds = sum(1 for r in cut if r.answerable and r.quotes_hold)
+        print(f"| {t:.2f} | {len(cut)} | {holds} | {len(cut) - holds} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("sets", nargs="+", help="CONFIG.toml:QUESTIONS.jsonl")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every question")
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    everything, declines = [], []
+    everything, declines, fallbacks = [], [], []
     for spec in args.sets:
         config, questions, *results = spec.split(":")
         rows = score_corpus(Path(config), Path(questions))
         everything += rows
-        declines += model_declines(rows, Path(results[0])) if results else []
+        if results:
+            declines += answered_with(rows, Path(results[0]), MODEL_DECLINED_TEXT)
+            fallbacks += answered_with(rows, Path(results[0]), EVIDENCE_INTRO)
         table(rows, Path(questions).name)
         if args.verbose:
             for r in sorted(rows, key=lambda x: x.confidence):
@@ -117,6 +133,8 @@ def main() -> None:
     table(everything, "all corpora")
     if declines:
         override_table(declines)
+    if fallbacks:
+        fallback_table(fallbacks)
 
 
 if __name__ == "__main__":
