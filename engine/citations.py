@@ -47,7 +47,9 @@ def check_citations(text: str, n_passages: int) -> CheckedText:
         return "".join(f"[{n}]" for n in nums)
 
     cleaned = _MARKER.sub(rewrite, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
+    # A removed marker leaves a space before the sentence's stop ("See [7]." → "See .");
+    # a colon that opens a Sphinx role (":const:`WARNING`") is not such a stop.
+    cleaned = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", cleaned)
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     if invalid:
         log.warning("removed citation markers pointing at no passage: %s", invalid)

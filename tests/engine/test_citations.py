@@ -10,6 +10,12 @@ def test_invalid_markers_removed_and_used_ones_renumbered():
     assert checked.used == (3, 1) and checked.invalid == (9, 7)
 
 
+def test_a_sphinx_role_keeps_the_space_before_it():
+    # Python's docs are reStructuredText: the model copies their roles as written.
+    checked = check_citations("The root logger starts at :const:`WARNING` [1] .", 3)
+    assert checked.text == "The root logger starts at :const:`WARNING` [1]."
+
+
 def test_grounding_keeps_supported_markers_and_cites_unmarked_claims():
     passages = ["Canary: 5% of traffic for 15 minutes.", "Rotate the password every 90 days."]
     assert ground("According to [2], rotate it every 90 days.", passages) == (
