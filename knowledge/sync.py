@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge import sphinx
 from knowledge.chunking import CHUNKING_VERSION, DEFAULT_MAX_CHARS, chunk_document
 from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
@@ -48,6 +49,8 @@ class SyncReport:
     version: int | None
     seconds: float
     embedded: int = 0
+    # Files deliberately not indexed (a Sphinx build's rendered copies): not errors.
+    left_out: tuple[SkippedFile, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -57,8 +60,12 @@ class SyncReport:
 ProgressFn = Callable[[int, int], None]  # (files done, files total)
 
 
-def iter_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
-    """(absolute path, display path) for every supported file; hidden dirs are skipped."""
+def iter_files(
+    paths: Sequence[Path], left_out: list[SkippedFile] | None = None
+) -> Iterator[tuple[Path, str]]:
+    """(absolute path, display path) for every supported file; hidden dirs are skipped.
+    The HTML pages of a Sphinx build that are copies of its indexed sources, or pages
+    of links, are not yielded but added to `left_out` (knowledge.sphinx says why)."""
     roots = [p.resolve() for p in paths]
     prefix_roots = len(roots) > 1
     for root in roots:
@@ -67,16 +74,27 @@ def iter_files(paths: Sequence[Path]) -> Iterator[tuple[Path, str]]:
         if root.is_file():
             yield root, root.name
             continue
+        builds: list[Path] = []
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(
                 d for d in dirnames if not d.startswith(".") and d not in _IGNORED_DIRS
             )
+            here = Path(dirpath)
+            builds = [b for b in builds if b == here or b in here.parents]
+            if sphinx.is_build(filenames):
+                builds.append(here)
             for name in sorted(filenames):
-                p = Path(dirpath) / name
+                p = here / name
                 if name.startswith(".") or not supported(p):
                     continue
                 rel = p.relative_to(root).as_posix()
-                yield p, f"{root.name}/{rel}" if prefix_roots else rel
+                shown = f"{root.name}/{rel}" if prefix_roots else rel
+                why = sphinx.left_out(p, builds[-1]) if builds else ""
+                if why:
+                    if left_out is not None:
+                        left_out.append(SkippedFile(shown, why))
+                    continue
+                yield p, shown
 
 
 def _file_hash(data: bytes, max_chars: int | None) -> str:
@@ -277,7 +295,10 @@ def sync_collection(
     run holds the collection's write lock: a second run waits, then plans from what
     this one published."""
     started = time.perf_counter()
-    files = list(iter_files(paths))
+    left_out: list[SkippedFile] = []
+    files = list(iter_files(paths, left_out))
+    if left_out:
+        log.info("left out %d pages of Sphinx builds (copies or link lists)", len(left_out))
     with collection.store.lock(collection.name):
         writer = collection.writer()
         snap = _Snapshot.read(collection, writer)
@@ -317,6 +338,7 @@ def sync_collection(
         version=version,
         seconds=time.perf_counter() - started,
         embedded=batches.embedded,
+        left_out=tuple(left_out),
     )
 
 

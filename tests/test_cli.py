@@ -110,3 +110,50 @@ def test_cli_and_language_server_modules_load_without_lancedb(argv, also):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def _sphinx_build(html: Path) -> None:
+    """What `sphinx-build -b html` writes, in miniature: each page rendered and its source
+    copied to _sources/, plus the generated index, search and module-index pages."""
+    (html / "_sources" / "ops").mkdir(parents=True)
+    (html / "ops").mkdir()
+    (html / "objects.inv").write_bytes(b"# Sphinx inventory version 2\n")
+    source = "Rotation\n========\n\nThe database password is rotated every 30 days.\n"
+    (html / "_sources" / "ops" / "rotation.rst.txt").write_text(source)
+    (html / "ops" / "rotation.html").write_text(
+        "<html><head><title>Rotation</title></head><body><h1>Rotation</h1>"
+        "<p>The database password is rotated every 30 days.</p></body></html>"
+    )
+    # `deploy.canary.rst.txt` is the source of `deploy.canary.html`, not of `deploy.html`.
+    (html / "_sources" / "ops" / "deploy.canary.rst.txt").write_text("Canary\n======\n\n5%.\n")
+    (html / "ops" / "deploy.canary.html").write_text("<html><body><p>5%.</p></body></html>")
+    (html / "ops" / "deploy.html").write_text("<html><body><p>No source of its own.</p></body>")
+    for page in ("genindex.html", "genindex-R.html", "search.html", "py-modindex.html"):
+        (html / page).write_text('<html><body><a href="ops/rotation.html">rotated</a></body>')
+
+
+def test_a_sphinx_build_is_indexed_from_its_sources(workdir, capsys, tmp_path):
+    html = tmp_path / "site" / "html"
+    _sphinx_build(html)
+    assert main(["index", str(tmp_path / "site"), "--collection", "sphinx", "--strict"]) == 0
+    out = capsys.readouterr().out
+    assert "Indexed 3 files" in out and "0 skipped" in out
+    assert "Left out 6 HTML pages of a Sphinx build" in out
+    assert main(["search", "how often is the database password rotated", "--collection",
+                 "sphinx", "--json"]) == 0  # fmt: skip
+    sources = [hit["source"] for hit in json.loads(capsys.readouterr().out)]
+    assert sources[0] == "html/_sources/ops/rotation.rst.txt"
+    assert sorted(sources) == [
+        "html/_sources/ops/deploy.canary.rst.txt", "html/_sources/ops/rotation.rst.txt",
+        "html/ops/deploy.html",
+    ]  # fmt: skip
+    assert main(["index", str(tmp_path / "site"), "--collection", "sphinx", "--json"]) == 0
+    left = {e["path"]: e["reason"] for e in json.loads(capsys.readouterr().out)["left_out"]}
+    assert left["html/ops/rotation.html"] == (
+        "rendered from _sources/ops/rotation.rst.txt, which is indexed"
+    )
+    assert left["html/genindex-R.html"] == "a page Sphinx generates (an index of links)"
+    assert sorted(left) == [
+        "html/genindex-R.html", "html/genindex.html", "html/ops/deploy.canary.html",
+        "html/ops/rotation.html", "html/py-modindex.html", "html/search.html",
+    ]  # fmt: skip

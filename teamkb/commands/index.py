@@ -47,6 +47,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     "added": report.added, "updated": report.updated,
                     "removed": report.removed, "unchanged": report.unchanged,
                     "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
+                    "left_out": [{"path": s.path, "reason": s.reason} for s in report.left_out],
                     "chunks": report.chunks, "version": report.version,
                     "seconds": round(report.seconds, 3),
                 }
@@ -59,6 +60,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"{report.removed} removed, {report.unchanged} unchanged, "
             f"{len(report.skipped)} skipped ({report.chunks} chunks, version {report.version})."
         )
+        if report.left_out:
+            print(
+                f"Left out {len(report.left_out)} HTML pages of a Sphinx build: copies of "
+                "the sources in its _sources/ (indexed instead) and its pages of links "
+                "(`--json` lists them)."
+            )
         for s in report.skipped:
             print(f"  skipped {s.path}: {s.reason}", file=sys.stderr)
     return 3 if args.strict and report.skipped else 0

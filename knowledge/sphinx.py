@@ -1,0 +1,48 @@
+"""Sphinx HTML builds hold every page twice, and some pages that are only link lists.
+
+A published Sphinx site (Debian's python3.11-doc, any `make html` output) keeps each
+authored page as rendered HTML *and* as its source under `_sources/` (`library/os.html`
+and `_sources/library/os.rst.txt`). Indexing both puts two renderings of the same
+section side by side in the top 3; their text differs (markup against rendered prose),
+so near-copy collapse cannot tell them apart. The sources win: they are what the team
+wrote, and their line numbers are the ones a quote should point at. A page with no
+source copy is kept. Sphinx's generated pages (the general index, the module index, the
+search page) are lists of links that match every name and say nothing: left out too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+# Written by every Sphinx HTML build (the intersphinx inventory, the search index).
+_MARKERS = frozenset({"objects.inv", "searchindex.js"})
+SOURCES_DIR = "_sources"
+# `os.html` ← `_sources/os.rst.txt`: the page's source suffix, then Sphinx's
+# `html_sourcelink_suffix` (".txt" unless a project sets it to "").
+_SOURCE_SUFFIXES = (".rst.txt", ".md.txt", ".txt", ".rst", ".md")
+_GENERATED = re.compile(r"(genindex(-.+)?|search|(.+-)?modindex)\.html?", re.IGNORECASE)
+
+
+def is_build(filenames: Collection[str]) -> bool:
+    """Whether a folder with these files is the root of a Sphinx HTML build."""
+    return not _MARKERS.isdisjoint(filenames)
+
+
+def left_out(path: Path, build: Path) -> str:
+    """Why the file `path` inside the Sphinx build rooted at `build` is not indexed, or
+    '' when it is."""
+    if path.suffix.lower() not in (".html", ".htm"):
+        return ""
+    rel = path.relative_to(build)
+    if len(rel.parts) == 1 and _GENERATED.fullmatch(path.name):
+        return "a page Sphinx generates (an index of links)"
+    if rel.parts[0] == SOURCES_DIR:
+        return ""
+    folder = build / SOURCES_DIR / rel.parent
+    for suffix in _SOURCE_SUFFIXES:
+        source = folder / f"{path.stem}{suffix}"
+        if source.is_file():
+            return f"rendered from {source.relative_to(build).as_posix()}, which is indexed"
+    return ""
