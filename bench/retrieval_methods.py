@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from knowledge.diversity import collapse
 from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.evaluation import index_beir_corpus, ndcg_at_k, read_jsonl, read_qrels
 from knowledge.fusion import Fusion, fuse, rrf_scores
-from knowledge.query import expansion_terms, fts_query
+from knowledge.query import FILLER, expansion_terms, fts_query, words
 from knowledge.store import EmbeddingInfo, KnowledgeStore
 from teamkb.config import load_settings
 
@@ -60,7 +61,21 @@ METHODS: list[tuple[str, Fusion | str, str, bool]] = [
     ("+ 0.25 x the file's other hits' scores", "file:0.25", "raw", True),
     ("full-text weight 0.3 + 0.7 x top-10 overlap", "agree:0.3:0.7", "raw", True),
     ("full-text weight 0.5 + 0.5 x top-10 overlap", "agree:0.5:0.5", "raw", True),
+    # The question cut into its clauses, each embedded and searched as one more vector
+    # list at this RRF weight (a one-clause question is unchanged).
+    ("+ each clause as a vector list, weight 0.25", "clauses:0.25", "raw", True),
+    ("+ each clause as a vector list, weight 0.5", "clauses:0.5", "raw", True),
+    ("+ each clause as a vector list, weight 1.0", "clauses:1.0", "raw", True),
 ]
+# Sentences, " -- " asides and ", and/but/so" joins: how people chain context and ask.
+_CLAUSE = re.compile(r"(?<=[.?!;])\s+|\s+--\s+|,\s+(?:and|but|so)\s+")
+
+
+def clauses(text: str) -> list[str]:
+    """The question's clauses with two or more content words, or [] for one clause."""
+    parts = [p.strip() for p in _CLAUSE.split(text) if p.strip()]
+    parts = [p for p in parts if sum(w.lower() not in FILLER for w in words(p)) >= 2]
+    return parts if len(parts) > 1 else []
 
 
 def legs(table: Any, embedder: Any, rows: dict[str, dict[str, Any]], text: str) -> dict:
@@ -73,13 +88,16 @@ def legs(table: Any, embedder: Any, rows: dict[str, dict[str, Any]], text: str) 
         res = table.search(q, query_type="fts", **kw).select(["id", "_score"]).limit(DEPTH)
         return [(r["id"], float(r["_score"])) for r in res.to_list()]
 
-    vec = embedder.embed_query(text)
-    vres = table.search(vec, query_type="vector").distance_type("cosine")
-    vector = [(r["id"], 1 - r["_distance"]) for r in vres.select(["id", "_distance"])
-              .limit(DEPTH).to_list()]  # fmt: skip
+    def nearest(query: str) -> list[tuple[str, float]]:
+        vres = table.search(embedder.embed_query(query), query_type="vector")
+        return [(r["id"], 1 - r["_distance"]) for r in vres.distance_type("cosine")
+                .select(["id", "_distance"]).limit(DEPTH).to_list()]  # fmt: skip
+
+    vector = nearest(text)
     stripped = fts_query(text)
     filler = fts(stripped)
-    out = {"vector": vector, "raw": fts(fts_query(text, drop_filler=False)), "filler": filler}
+    out = {"vector": vector, "raw": fts(fts_query(text, drop_filler=False)), "filler": filler,
+           "clauses": [nearest(c) for c in clauses(text)]}  # fmt: skip
     top = filler[:5]
     terms = expansion_terms([rows[i]["search_text"] for i, _ in top], [s for _, s in top],
                             stripped)  # fmt: skip
@@ -95,13 +113,18 @@ def legs(table: Any, embedder: Any, rows: dict[str, dict[str, Any]], text: str) 
 def rescored(how: str, cand: dict, rows: dict) -> list[str]:
     """Weighted RRF (K=10), then `neighbours:L` adds L x the scores of the chunks just
     before and after in the same file, `file:L` adds L x the file's other hits' scores,
-    and `agree:A:B` weights full text A + B x the share of the two legs' top 10 shared."""
+    `agree:A:B` weights full text A + B x the share of the two legs' top 10 shared, and
+    `clauses:W` fuses each clause's vector list at weight W."""
     kind, *args = how.split(":")
     vector, fts = [i for i, _ in cand["vector"]], [i for i, _ in cand["raw"]]
     weight = 0.5
     if kind == "agree":
         weight = float(args[0]) + float(args[1]) * len(set(vector[:10]) & set(fts[:10])) / 10
-    scores = rrf_scores([vector, fts], [1.0, weight], 10)
+    lists, weights = [vector, fts], [1.0, weight]
+    if kind == "clauses":
+        lists += [[i for i, _ in hits] for hits in cand["clauses"]]
+        weights += [float(args[0])] * len(cand["clauses"])
+    scores = rrf_scores(lists, weights, 10)
     new = dict(scores)
     if kind == "neighbours":
         by_file: dict[str, list[tuple[int, str]]] = {}
@@ -123,7 +146,7 @@ def rescored(how: str, cand: dict, rows: dict) -> list[str]:
 
 def ranked(method: tuple[str, Fusion | str, str, bool], cand: dict, rows: dict) -> list[str]:
     _, how, leg, dedup = method
-    if isinstance(how, str) and how.split(":")[0] in ("neighbours", "file", "agree"):
+    if isinstance(how, str) and how.split(":")[0] in ("neighbours", "file", "agree", "clauses"):
         ids = rescored(how, cand, rows)
     elif isinstance(how, str) and how.startswith("gated:"):
         fts = cand[leg]
