@@ -27,6 +27,24 @@ Loader = Callable[[str, str], LoadedDoc]
 _ATX = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _RST_ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
+# Inline markup in a reStructuredText title: a Sphinx role (":mod:`collections`",
+# ":class:`~a.B`", ":ref:`text <target>`") or a literal (``x``).
+_RST_ROLE = re.compile(r":([\w.+-]+(?::[\w.+-]+)*):`[~!]?([^`<]+?)\s*(?:<[^`>]*>)?`")
+_RST_LITERAL = re.compile(r"``([^`]+)``")
+_PROSE_ROLES = {"ref": "", "doc": "", "term": "", "abbr": "", "pep": "PEP ", "rfc": "RFC "}
+
+
+def _role(m: re.Match[str]) -> str:
+    role, text = m.group(1).split(":")[-1], m.group(2)
+    return _PROSE_ROLES[role] + text if role in _PROSE_ROLES else f"`{text}`"
+
+
+def rst_title(text: str) -> str:
+    """A title as a reader sees it rendered: code roles and literals as `code`, links
+    as their text, Sphinx's `---` as a dash. Citations show it and the embedded text
+    starts with it."""
+    text = _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(_role, text))
+    return text.replace(" --- ", " — ")
 
 
 def _read_text(path: Path, rel: str) -> str:
@@ -163,7 +181,7 @@ def load_rst(path_str: str, rel: str) -> LoadedDoc:
             and lines[i + 2].strip() == line.strip()
         ):
             style = (line.strip()[0], True)
-            title = lines[i + 1].strip()
+            title = rst_title(lines[i + 1].strip())
             span = 3
         elif (
             line.strip()
@@ -172,7 +190,7 @@ def load_rst(path_str: str, rel: str) -> LoadedDoc:
             and len(nxt.rstrip()) >= len(line.rstrip())
         ):
             style = (nxt.strip()[0], False)
-            title = line.strip()
+            title = rst_title(line.strip())
             span = 2
         else:
             i += 1

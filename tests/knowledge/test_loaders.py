@@ -68,6 +68,19 @@ def test_rst_headings_by_adornment(tmp_path):
     assert text.split("\n")[doc.sections[-1].line_start - 1] == "Tuesday 12:00."
 
 
+def test_rst_titles_read_as_rendered(tmp_path):
+    # Python's docs title their pages ":mod:`collections` --- Container datatypes".
+    text = (
+        ":mod:`collections` --- Container datatypes\n"
+        "===========================================\n\nIntro.\n\n"
+        ":class:`~collections.defaultdict` objects, see :ref:`the FAQ <faq>`\n"
+        "--------------------------------------------------------------------\n\nBody.\n"
+    )
+    doc = load_document(write(tmp_path, "collections.rst.txt", text), "collections.rst.txt")
+    assert doc.title == "`collections` — Container datatypes"
+    assert doc.sections[-1].heading[-1] == "`collections.defaultdict` objects, see the FAQ"
+
+
 def test_html_title_headings_and_source_lines(tmp_path):
     html = (
         "<html><head><title>Catalog</title><style>p{}</style></head>\n<body>\n"
