@@ -22,6 +22,7 @@ from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent,
 from engine.verify import verify
 from knowledge.embedding import Embedder
 from knowledge.fusion import rrf_scores
+from knowledge.loaders import rst_inline
 from knowledge.query import has_content, words
 from knowledge.store import KnowledgeStore, SearchMode
 from knowledge.sync import ProgressFn, SyncReport, sync_collection
@@ -337,7 +338,9 @@ class Engine:
             ev = run.evidence.for_claim(old - 1, claim)
             citations.append(self._citation(new, used[old - 1], ev))
         more = self._more_quotes(run, citations)
-        text = _see_also(checked.text, len(more), len(citations))
+        # A model reading reStructuredText copies its roles (":exc:`KeyError`"); its
+        # sentence is not a quote, so it reads as rendered. Quotes stay exact.
+        text = _see_also(rst_inline(checked.text), len(more), len(citations))
         dropped = len(verdicts) - len(kept)
         notice = REMOVED_NOTICE.format(n=dropped) if dropped else ""
         return self._answer(run, text, tuple(more), notice=notice)

@@ -39,12 +39,16 @@ def _role(m: re.Match[str]) -> str:
     return _PROSE_ROLES[role] + text if role in _PROSE_ROLES else f"`{text}`"
 
 
+def rst_inline(text: str) -> str:
+    """reStructuredText inline markup as a reader sees it rendered: code roles and
+    literals as `code`, links (`:ref:`, `:doc:`, `:term:`) as their text."""
+    return _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(_role, text))
+
+
 def rst_title(text: str) -> str:
-    """A title as a reader sees it rendered: code roles and literals as `code`, links
-    as their text, Sphinx's `---` as a dash. Citations show it and the embedded text
-    starts with it."""
-    text = _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(_role, text))
-    return text.replace(" --- ", " — ")
+    """A title as a reader sees it rendered (`rst_inline`, and Sphinx's `---` as a
+    dash). Citations show it and the embedded text starts with it."""
+    return rst_inline(text).replace(" --- ", " — ")
 
 
 def _read_text(path: Path, rel: str) -> str:

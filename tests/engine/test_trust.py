@@ -9,7 +9,7 @@ import pytest
 
 from engine import build_engine
 from engine.engine import EVIDENCE_INTRO
-from engine.settings import GeneratorSettings
+from engine.settings import CollectionSettings, GeneratorSettings
 from tests.conftest import HANDBOOK, make_settings
 from tests.fakes.ollama_server import FakeOllama
 
@@ -208,3 +208,29 @@ def test_a_decline_shows_the_best_lines_of_the_closest_passages(scripted):
     assert answer.abstained and not answer.cites_sources
     assert answer.citations and all(c.quote for c in answer.citations)
     assert_quotes_are_exact(answer)
+
+
+def test_a_models_restructuredtext_roles_read_as_rendered(tmp_path, embedder):
+    """A model reading Sphinx sources copies their roles; its sentence shows them as
+    rendered, while the quote under it stays the docs' exact text."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mapping.rst").write_text(
+        "Dictionaries\n============\n\n"
+        "A dictionary maps keys to values. ``d[key]`` returns the item of *d* with key\n"
+        "*key*, and raises :exc:`KeyError` if *key* is not in the dictionary.\n"
+        "Use :meth:`dict.get` to supply a default instead.\n"
+    )
+    words = "The dictionary raises :exc:`KeyError` if the key is not in it [1]."
+    with FakeOllama(lambda request: words) as server:
+        gen = GeneratorSettings(backend="ollama", ollama_host=server.url, use_adapter=False)
+        docs_only = {"handbook": CollectionSettings("handbook", (str(docs),), None)}
+        settings = make_settings(tmp_path / "home", generator=gen, answer_cache=False,
+                                 collections=docs_only)  # fmt: skip
+        engine = build_engine(settings, embedder=embedder)
+        engine.sync()
+        answer = engine.ask("What does a dictionary raise when a key is not in it?")
+    assert answer.text.startswith("The dictionary raises `KeyError` if the key is not in it [1]"), (
+        answer.notice
+    )
+    assert ":exc:`KeyError`" in answer.citations[0].quote
