@@ -36,6 +36,18 @@ _TERM = re.compile(r"^\S[^\s]*(?:\s\S+){0,3}::\s*$|^\S[^\s]*(?:\s\S+){0,3};;\s*$
 _TERM_AT = re.compile(r"[^\n]*(?:::|;;)[ \t]*\n")  # a block that opens with its term
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9`\"'(\[*_])")
 _MARKER_ONLY = re.compile(r"^(?:\d{1,3}|[A-Za-z])[.)]$")
+# reStructuredText markup that a reader never sees rendered: a link target
+# (".. _csv-contents:"), a substitution, a directive that only files or formats the page
+# (index entries, authors, a table of contents), or an admonition's bare opening line
+# (".. seealso::", whose body is content). A directive with an argument that renders
+# (".. function:: lru_cache(maxsize=128)", ".. versionadded:: 3.2") is content.
+_RST_MARKUP = re.compile(
+    r"^(\s*)\.\.\s+(?:_[^:]*:.*|\|[^|]+\|.*"
+    r"|(index|toctree|highlight|sectionauthor|moduleauthor|currentmodule|testsetup"
+    r"|testcleanup|tabularcolumns|raw|include|contents|meta|default-role|only|module)::.*"
+    r"|[\w-]+::\s*)$"
+)
+_RST_OPTION = re.compile(r"^\s+:[\w-]+:(?:\s|$)")  # ":noindex:", not a role (":pep:`8`")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|no|fig)\.)$", re.I)
 
 
@@ -110,6 +122,7 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
         cur = []
 
     above = ""  # the previous line: an underline needs text right above it
+    markup = _rst_markup(text, lines)
     for s, e in lines:
         line, above_line = text[s:e], above
         above = line
@@ -127,7 +140,8 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
             fence = _FENCE if _FENCE.match(line) else re.compile(re.escape(line.strip()) + r"\s*$")
             code_start = e + 1
             continue
-        if not line.strip() or _HEADING.match(line) or (_RULE.match(line) and not _ROW.match(line)):
+        rule = _RULE.match(line) and not _ROW.match(line)
+        if not line.strip() or s in markup or _HEADING.match(line) or rule:
             close()
             continue
         if _TERM.match(line.strip()) and not _ROW.match(line):
@@ -150,6 +164,30 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
     if fence is not None and code_start < len(text):  # an unclosed block (a cut chunk)
         blocks.append((code_start, len(text), "code"))
     return blocks
+
+
+def _rst_markup(text: str, lines: list[tuple[int, int]]) -> set[int]:
+    """Start offsets of the lines that are reStructuredText markup (`_RST_MARKUP`)."""
+    out: set[int] = set()
+    directive: tuple[int, bool] | None = None  # (indent, whole body is markup)
+    for s, e in lines:
+        line = text[s:e]
+        if directive is not None:
+            indent, whole = directive
+            deeper = len(line) - len(line.lstrip()) > indent
+            # An index's entries and a toctree's file list are markup too; any other
+            # directive's body is content, though its option lines are not.
+            if not line.strip():
+                directive = directive if whole else None  # options end at a blank line
+                continue
+            if deeper and (whole or _RST_OPTION.match(line)):
+                out.add(s)
+                continue
+            directive = None
+        if m := _RST_MARKUP.match(line):
+            out.add(s)
+            directive = (len(m.group(1)), bool(m.group(2)))
+    return out
 
 
 def _sentences(text: str, start: int, end: int, kind: str) -> list[tuple[int, int]]:

@@ -45,6 +45,27 @@ def test_rst_headings_and_literal_blocks():
     assert "Renewal" not in got and any("certctl renew --all" in t for t in got)
 
 
+def test_rst_markup_a_reader_never_sees_is_no_quote():
+    """Sphinx sources (python3.11-doc): link targets, index entries, a toctree and a bare
+    admonition line are markup; the admonition's body, a role at a line's start and a
+    directive that renders (a signature, "versionadded") are content."""
+    rst = (
+        ".. _csv-contents:\n\nThe :mod:`csv` module defines these functions:\n\n"
+        ".. index::\n   single: csv\n   pair: data; tabular\n\n"
+        ".. function:: reader(csvfile, dialect='excel')\n\n   Return a reader object.\n\n"
+        ".. seealso::\n   :noindex:\n\n   :pep:`305` - CSV File API\n\n"
+        ".. toctree::\n   :maxdepth: 2\n\n   intro.rst\n   usage.rst\n\n"
+        ".. versionadded:: 3.2\n"
+    )
+    assert texts(rst) == [
+        "The :mod:`csv` module defines these functions:",
+        ".. function:: reader(csvfile, dialect='excel')",
+        "Return a reader object.",
+        ":pep:`305` - CSV File API",
+        ".. versionadded:: 3.2",
+    ]
+
+
 def test_fenced_code_is_one_bounded_unit_and_keeps_its_lines():
     md = "Restart it:\n\n```bash\nshipit restart ledger-api\nshipit status\n```\nDone now.\n"
     got = split_sentences(md)
