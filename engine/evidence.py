@@ -44,10 +44,20 @@ _MARKER_ONLY = re.compile(r"^(?:\d{1,3}|[A-Za-z])[.)]$")
 _RST_MARKUP = re.compile(
     r"^(\s*)\.\.\s+(?:_[^:]*:.*|\|[^|]+\|.*"
     r"|(index|toctree|highlight|sectionauthor|moduleauthor|currentmodule|testsetup"
+    r"|code-block|code|sourcecode"
     r"|testcleanup|tabularcolumns|raw|include|contents|meta|default-role|only|module)::.*"
     r"|[\w-]+::\s*)$"
 )
 _RST_OPTION = re.compile(r"^\s+:[\w-]+:(?:\s|$)")  # ":noindex:", not a role (":pep:`8`")
+# What opens a reStructuredText literal block: a paragraph ending in "::" (the block is
+# the indented lines after it) or a code directive. AsciiDoc's "--soft::" is a list
+# term instead, so this applies to .rst sources only.
+_RST_LITERAL = re.compile(
+    r"^(\s*)(?:\.\.\s+(?:code-block|code|sourcecode|doctest|testcode|testoutput"
+    r"|productionlist)::.*|(?!\.\.\s)(?:.*\S)?::)\s*$"
+)
+_DOCTEST = re.compile(r"^\s*>>>\s")
+RST_SUFFIXES = (".rst", ".rst.txt")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|no|fig)\.)$", re.I)
 
 
@@ -59,14 +69,15 @@ class Sentence:
     kind: str = "prose"  # prose | item | row | code
 
 
-def split_sentences(text: str) -> list[Sentence]:
+def split_sentences(text: str, *, rst: bool = False) -> list[Sentence]:
     """Every checkable unit of a passage, in order, each at most MAX_QUOTE characters.
 
     A sentence of a definition ("--staged::" and its description) keeps the term in
     front of it when both fit in a quote: "Stash only the changes that are currently
-    staged." says nothing checkable without the option it describes."""
+    staged." says nothing checkable without the option it describes. `rst`: the text
+    is reStructuredText, whose literal blocks are code."""
     out: list[Sentence] = []
-    for start, end, kind in _blocks(text):
+    for start, end, kind in _blocks(text, rst=rst):
         term = _TERM_AT.match(text, start, end)
         for s, e in _sentences(text, start, end, kind):
             s, e = _trim(text, s, e)
@@ -77,13 +88,13 @@ def split_sentences(text: str) -> list[Sentence]:
     return out
 
 
-def unwrap(text: str, *, apart: re.Pattern[str] | None = None) -> str:
+def unwrap(text: str, *, apart: re.Pattern[str] | None = None, rst: bool = False) -> str:
     """The passage with each paragraph and list item on one line (code and table rows
     as they are). Docs wrap prose at 80 columns, and a newline ends an answer: a model
     copying a wrapped sentence stopped mid-clause ("…to a value below the hard").
     Lines that match `apart` keep their own line."""
     out, pos = [], 0
-    for start, end, kind in _blocks(text):
+    for start, end, kind in _blocks(text, rst=rst):
         if kind not in ("prose", "item") or start < pos:
             continue
         lines = text[start:end].split("\n")
@@ -105,12 +116,11 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _blocks(text: str) -> list[tuple[int, int, str]]:
+def _blocks(text: str, *, rst: bool = False) -> list[tuple[int, int, str]]:
     """Cut a passage into paragraphs, items, rows and code blocks (character spans)."""
     blocks: list[tuple[int, int, str]] = []
     cur: list[int] = []  # [start, end] of the open prose/item block
-    kind = "prose"
-    term_start = -1  # a definition term waiting for its description
+    kind, term_start = "prose", -1  # term_start: a definition term awaiting its description
     fence: re.Pattern[str] | None = None
     code_start = -1
     lines = _lines(text)
@@ -121,11 +131,13 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
             blocks.append((cur[0], cur[1], kind))
         cur = []
 
-    above = ""  # the previous line: an underline needs text right above it
-    markup = _rst_markup(text, lines)
-    for s, e in lines:
-        line, above_line = text[s:e], above
-        above = line
+    skipped, literals = _rst_lines(text, lines) if rst else (set(), [])  # code: added last
+    for n, (s, e) in enumerate(lines):
+        # The previous line: an underline needs text right above it.
+        line, above_line = text[s:e], text[slice(*lines[n - 1])] if n else ""
+        if s in skipped:
+            close()
+            continue
         if fence is not None:  # inside a code block: it ends at its own delimiter
             if fence.match(line):
                 blocks.append((code_start, s, "code"))
@@ -140,11 +152,11 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
             fence = _FENCE if _FENCE.match(line) else re.compile(re.escape(line.strip()) + r"\s*$")
             code_start = e + 1
             continue
-        rule = _RULE.match(line) and not _ROW.match(line)
-        if not line.strip() or s in markup or _HEADING.match(line) or rule:
+        if not line.strip() or _HEADING.match(line) or (_RULE.match(line) and not _ROW.match(line)):
             close()
             continue
-        if _TERM.match(line.strip()) and not _ROW.match(line):
+        # In reStructuredText, "Example::" opens a literal block, not a definition.
+        if not rst and _TERM.match(line.strip()) and not _ROW.match(line):
             close()
             term_start = s if term_start < 0 else term_start
             continue
@@ -163,7 +175,15 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
     close()
     if fence is not None and code_start < len(text):  # an unclosed block (a cut chunk)
         blocks.append((code_start, len(text), "code"))
-    return blocks
+    return sorted(blocks + [(a, b, "code") for a, b in literals])
+
+
+def _rst_lines(text: str, lines: list[tuple[int, int]]) -> tuple[set[int], list[tuple[int, int]]]:
+    """The start offsets of the lines that are markup or inside a literal block, and
+    the literal blocks' (start, end)."""
+    literals = sorted(_rst_literals(text, lines).items())
+    inside = {s for s, _ in lines for a, b in literals if a <= s < b}
+    return _rst_markup(text, lines) | inside, literals
 
 
 def _rst_markup(text: str, lines: list[tuple[int, int]]) -> set[int]:
@@ -187,6 +207,36 @@ def _rst_markup(text: str, lines: list[tuple[int, int]]) -> set[int]:
         if m := _RST_MARKUP.match(line):
             out.add(s)
             directive = (len(m.group(1)), bool(m.group(2)))
+    return out
+
+
+def _rst_literals(text: str, lines: list[tuple[int, int]]) -> dict[int, int]:
+    """{start: end} of each literal block (the indented lines after a "::" paragraph or
+    a code directive, its options skipped) and doctest block (">>>" to a blank line)."""
+    out: dict[int, int] = {}
+    n = 0
+    while n < len(lines):
+        s, e = lines[n]
+        line, n = text[s:e], n + 1
+        if _DOCTEST.match(line) and (n == 1 or not text[slice(*lines[n - 2])].strip()):
+            last = n - 1
+            while n < len(lines) and text[slice(*lines[n])].strip():
+                last, n = n, n + 1
+            out[s] = lines[last][1]
+            continue
+        m = _RST_LITERAL.match(line)
+        if not m:
+            continue
+        indent, body = len(m.group(1)), list[tuple[int, int]]()
+        while n < len(lines):
+            row = text[slice(*lines[n])]
+            if row.strip() and len(row) - len(row.lstrip()) <= indent:
+                break
+            if row.strip() and not (not body and _RST_OPTION.match(row)):
+                body.append(lines[n])
+            n += 1
+        if body:
+            out[body[0][0]] = body[-1][1]
     return out
 
 
@@ -355,7 +405,8 @@ def select_evidence(
     Coverage and missing terms look at `pool` too (all retrieved passages: no cost)."""
     cands: list[tuple[int, Sentence]] = []
     for i, p in enumerate(passages):
-        cands += [(i, s) for s in split_sentences(p.text)[:MAX_PER_PASSAGE]]
+        units = split_sentences(p.text, rst=p.source.endswith(RST_SUFFIXES))
+        cands += [(i, s) for s in units[:MAX_PER_PASSAGE]]
     rare = rare_terms(question)
     hay = [f"{p.title}\n{p.heading}\n{p.text}".lower() for p in [*passages, *pool]]
     # Only names decline when absent: the asker's own numbers ("the box is at 96% disk"),

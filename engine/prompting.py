@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from engine.evidence import unwrap
+from engine.evidence import RST_SUFFIXES, unwrap
 from engine.types import Passage, Prompt
 
 # Part of the answer-cache key: bump it when prompting or citation checking changes.
-PROMPT_VERSION = "p19"
+PROMPT_VERSION = "p20"
 
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.
@@ -60,13 +60,18 @@ _EXAMPLE = (
 _ROLE_LINE = re.compile(r"^(\s*)(question|answer|excerpts|system|user|assistant)\s*:", re.I)
 
 
-def quote(text: str) -> str:
-    """Quote a passage so none of its lines can start a prompt section of its own."""
+def quote(text: str, *, rst: bool = False) -> str:
+    """Quote a passage so none of its lines can start a prompt section of its own.
+    `rst`: reStructuredText, whose literal blocks keep their lines."""
     lines = []
-    for line in unwrap(text.strip(), apart=_ROLE_LINE).split("\n"):
+    for line in unwrap(text.strip(), apart=_ROLE_LINE, rst=rst).split("\n"):
         line = _ROLE_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)} -", line)
         lines.append("> " + line)
     return "\n".join(lines)
+
+
+def quoted(p: Passage) -> str:
+    return quote(p.text, rst=p.source.endswith(RST_SUFFIXES))
 
 
 def passage_header(n: int, p: Passage) -> str:
@@ -76,7 +81,7 @@ def passage_header(n: int, p: Passage) -> str:
 
 def render_passages(passages: Sequence[Passage]) -> str:
     return "\n".join(
-        f"{passage_header(i, p)}\n{quote(p.text)}" for i, p in enumerate(passages, start=1)
+        f"{passage_header(i, p)}\n{quoted(p)}" for i, p in enumerate(passages, start=1)
     )
 
 
@@ -96,7 +101,7 @@ def build_prompt(
     remaining = budget_tokens - count_tokens(fixed)
     kept: list[Passage] = []
     for p in passages:
-        block = f"{passage_header(len(kept) + 1, p)}\n{quote(p.text)}\n"
+        block = f"{passage_header(len(kept) + 1, p)}\n{quoted(p)}\n"
         cost = count_tokens(block)
         if cost <= remaining:
             kept.append(p)

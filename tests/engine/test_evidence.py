@@ -7,15 +7,22 @@ from pathlib import Path
 import numpy as np
 
 from engine.abstention import Signals, decline_reason
-from engine.evidence import MAX_QUOTE, EvidenceSet, select_evidence, sentence_lines, split_sentences
+from engine.evidence import (
+    MAX_QUOTE,
+    EvidenceSet,
+    select_evidence,
+    sentence_lines,
+    split_sentences,
+    unwrap,
+)
 from engine.terms import fact_tokens, looks_like_other_language, rare_terms
 from engine.types import Answer, Citation, Passage
 from engine.verify import same_sense, verify
 from tests.conftest import HANDBOOK
 
 
-def texts(text: str) -> list[str]:
-    return [s.text for s in split_sentences(text)]
+def texts(text: str, *, rst: bool = False) -> list[str]:
+    return [s.text for s in split_sentences(text, rst=rst)]
 
 
 def test_markdown_list_items_are_sentences_with_their_continuation_lines():
@@ -45,6 +52,35 @@ def test_rst_headings_and_literal_blocks():
     assert "Renewal" not in got and any("certctl renew --all" in t for t in got)
 
 
+def test_rst_literal_and_doctest_blocks_are_code_and_keep_their_lines():
+    """python3.11-doc's examples: the indented block after a "::" paragraph (or a bare
+    "::", or a code directive) and a ">>>" doctest are code, not sentences; the prompt
+    keeps their lines. AsciiDoc's "--head::" list term is no literal block."""
+    rst = (
+        "Leaving *maxsize* at its default value of 128::\n\n"
+        "    @lru_cache\n    def count_vowels(sentence):\n        return 1\n\n"
+        "Then it is. Done.\n\n>>> import csv\n>>> csv.reader\n\n"
+        ".. code-block:: python\n   :emphasize-lines: 2\n\n   x = 1\n   y = 2\n\n"
+        "A short example::\n\n    total = 3\n"
+    )
+    got = split_sentences(rst, rst=True)
+    assert [(u.kind, u.text) for u in got] == [
+        ("prose", "Leaving *maxsize* at its default value of 128::"),
+        ("code", "@lru_cache\n    def count_vowels(sentence):\n        return 1"),
+        ("prose", "Then it is."),
+        ("prose", "Done."),
+        ("code", ">>> import csv\n>>> csv.reader"),
+        ("code", "x = 1\n   y = 2"),
+        ("prose", "A short example::"),
+        ("code", "total = 3"),
+    ]
+    assert "    @lru_cache\n    def count_vowels(sentence):\n" in unwrap(rst, rst=True)
+    adoc = "--head::\n\n\tShow the HEAD reference. It is hidden otherwise.\n"
+    units = split_sentences(adoc)
+    assert units[0].text == "--head::\n\n\tShow the HEAD reference."
+    assert {u.kind for u in units} == {"prose"}
+
+
 def test_rst_markup_a_reader_never_sees_is_no_quote():
     """Sphinx sources (python3.11-doc): link targets, index entries, a toctree and a bare
     admonition line are markup; the admonition's body, a role at a line's start and a
@@ -57,7 +93,7 @@ def test_rst_markup_a_reader_never_sees_is_no_quote():
         ".. toctree::\n   :maxdepth: 2\n\n   intro.rst\n   usage.rst\n\n"
         ".. versionadded:: 3.2\n"
     )
-    assert texts(rst) == [
+    assert texts(rst, rst=True) == [
         "The :mod:`csv` module defines these functions:",
         ".. function:: reader(csvfile, dialect='excel')",
         "Return a reader object.",
