@@ -23,7 +23,7 @@ from engine.evaluation.questions import (
     question_for,
     unanswerable_questions,
 )
-from engine.evidence import Sentence, split_sentences
+from engine.evidence import RST_SUFFIXES, Sentence, split_sentences
 from engine.prompting import DECLINE, build_prompt
 from engine.types import Passage
 from finetune.config import FinetuneConfig
@@ -85,7 +85,8 @@ class Dataset:
 def supporting_sentence(c: Passage, keywords: Sequence[str]) -> str:
     """The passage's sentence (list item, table row) holding the most keywords, as the
     engine quotes it (engine.evidence): exact doc text, whitespace folded."""
-    sentences = split_sentences(c.text) or [Sentence(0, len(c.text), c.text)]
+    units = split_sentences(c.text, rst=c.source.endswith(RST_SUFFIXES))
+    sentences = units or [Sentence(0, len(c.text), c.text)]
     best = max(sentences, key=lambda s: sum(1 for k in keywords if k.lower() in s.text.lower()))
     return " ".join(best.text.split())
 
