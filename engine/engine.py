@@ -360,7 +360,12 @@ class Engine:
         cites = tuple(
             self._citation(n, run.passages[e.passage], e) for n, e in enumerate(quotes, start=1)
         )
-        text = f'{EVIDENCE_INTRO} "{" ".join(quotes[0].sentence.text.split())}" [1]'
+        lead, code = run.evidence.lead(quotes[0])
+        text = f'{EVIDENCE_INTRO} "{lead}" [1]'
+        if code and lead:  # the code's lines are shown under the answer, not folded in
+            text += ", followed by the code quoted below"
+        elif code:
+            text = f"{EVIDENCE_INTRO} see the code quoted below [1]"
         return self._answer(run, _see_also(text, len(cites), 1), cites, notice=notice, **flags)
 
     def _more_quotes(self, run: _Run, citations: list[Citation]) -> list[Citation]:

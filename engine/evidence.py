@@ -352,6 +352,30 @@ class EvidenceSet:
             best = max(pool, key=lambda e: e.score + HINT_WEIGHT * _share(want, e.sentence.text))
         return self.quote(best) if widen else best
 
+    def lead(self, e: Evidence) -> tuple[str, bool]:
+        """The quote as one line of answer text, whitespace folded, cut before the first
+        code block of more than one line (and whether one was cut). Folded into a line,
+        code reads as noise ("128:: @lru_cache def count_vowels(sentence): return …");
+        the citation under the answer shows it with its lines."""
+        cut = min(
+            (
+                c.sentence.start
+                for c in self.candidates
+                if c.passage == e.passage
+                and c.sentence.kind == "code"
+                and "\n" in c.sentence.text
+                and e.sentence.start <= c.sentence.start < e.sentence.end
+            ),
+            default=None,
+        )
+        if cut is None or e.passage >= len(self.texts):
+            return " ".join(e.sentence.text.split()), False
+        lines = self.texts[e.passage][e.sentence.start : cut].split("\n")
+        while lines and (not lines[-1].strip() or _FENCE.match(lines[-1])
+                         or _ADOC_BLOCK.match(lines[-1])):  # fmt: skip
+            lines.pop()  # the code block's opening delimiter ("```bash", "----")
+        return " ".join(" ".join(lines).split()), True
+
     def quote(self, e: Evidence) -> Evidence:
         """A sentence widened by its neighbours, the better-scoring side first, while
         the quote stays within MAX_QUOTE characters: facts come in pairs ("every 90

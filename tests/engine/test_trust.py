@@ -234,3 +234,30 @@ def test_a_models_restructuredtext_roles_read_as_rendered(tmp_path, embedder):
         answer.notice
     )
     assert ":exc:`KeyError`" in answer.citations[0].quote
+
+
+def test_an_evidence_answer_leaves_a_code_block_to_its_quote(tmp_path, embedder):
+    """Folded into the answer line, code reads as noise; the line quotes the prose up to
+    the code, and the citation under it shows the code with its lines."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "caching.rst").write_text(
+        "Caching\n=======\n\n"
+        "The cache decorator keeps results, leaving *maxsize* at its default of 128::\n\n"
+        "    @lru_cache\n    def count_vowels(sentence):\n        return len(sentence)\n\n"
+        "Other settings are described below.\n"
+    )
+    with FakeOllama(lambda request: "The default maxsize is 64 [1].") as server:
+        gen = GeneratorSettings(backend="ollama", ollama_host=server.url, use_adapter=False)
+        docs_only = {"handbook": CollectionSettings("handbook", (str(docs),), None)}
+        settings = make_settings(tmp_path / "home", generator=gen, answer_cache=False,
+                                 collections=docs_only)  # fmt: skip
+        engine = build_engine(settings, embedder=embedder)
+        engine.sync()
+        answer = engine.ask("What is the cache decorator's default maxsize?")
+    assert answer.text.startswith(
+        f'{EVIDENCE_INTRO} "The cache decorator keeps results, leaving *maxsize* at its '
+        'default of 128::" [1], followed by the code quoted below'
+    ), answer.text
+    assert "@lru_cache" not in answer.text
+    assert "::\n\n    @lru_cache\n    def count_vowels" in answer.citations[0].quote
