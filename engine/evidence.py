@@ -40,7 +40,8 @@ _MARKER_ONLY = re.compile(r"^(?:\d{1,3}|[A-Za-z])[.)]$")
 # (".. _csv-contents:"), a substitution, a directive that only files or formats the page
 # (index entries, authors, a table of contents), or an admonition's bare opening line
 # (".. seealso::", whose body is content). A directive with an argument that renders
-# (".. function:: lru_cache(maxsize=128)", ".. versionadded:: 3.2") is content.
+# (".. function:: lru_cache(maxsize=128)", ".. versionadded:: 3.2") is content; a code
+# directive's body comes back as a literal block (`_RST_LITERAL`).
 _RST_MARKUP = re.compile(
     r"^(\s*)\.\.\s+(?:_[^:]*:.*|\|[^|]+\|.*"
     r"|(index|toctree|highlight|sectionauthor|moduleauthor|currentmodule|testsetup"
@@ -232,7 +233,7 @@ def _rst_literals(text: str, lines: list[tuple[int, int]]) -> dict[int, int]:
             row = text[slice(*lines[n])]
             if row.strip() and len(row) - len(row.lstrip()) <= indent:
                 break
-            if row.strip() and not (not body and _RST_OPTION.match(row)):
+            if row.strip() and (body or not _RST_OPTION.match(row)):  # options lead
                 body.append(lines[n])
             n += 1
         if body:
