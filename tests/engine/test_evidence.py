@@ -75,6 +75,12 @@ def test_rst_literal_and_doctest_blocks_are_code_and_keep_their_lines():
         ("code", "total = 3"),
     ]
     assert "    @lru_cache\n    def count_vowels(sentence):\n" in unwrap(rst, rst=True)
+    # An overlined title and a transition are adornments, not AsciiDoc block delimiters.
+    titled = "=======\nRunbook\n=======\n\nRenew the cert.\n\n----\n\nThen restart it.\n"
+    assert [(u.kind, u.text) for u in split_sentences(titled, rst=True)] == [
+        ("prose", "Renew the cert."),
+        ("prose", "Then restart it."),
+    ]
     adoc = "--head::\n\n\tShow the HEAD reference. It is hidden otherwise.\n"
     units = split_sentences(adoc)
     assert units[0].text == "--head::\n\n\tShow the HEAD reference."
@@ -175,14 +181,16 @@ RUNBOOK = (
 )
 
 
-def _evidence(passages: list[str], question: str = "how often is the password rotated?"):
+def _evidence(
+    passages: list[str], question: str = "how often is the password rotated?", suffix: str = "md"
+):
     class Bag:  # a deterministic stand-in embedder: bag of words, normalised
         def embed_documents(self, texts):
             vocab = sorted({w for t in texts for w in t.lower().split()})
             m = np.array([[t.lower().split().count(w) for w in vocab] for t in texts], float)
             return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
 
-    ps = [Passage(str(i), "c", f"{i}.md", "t", "", (1, 3), t) for i, t in enumerate(passages)]
+    ps = [Passage(str(i), "c", f"{i}.{suffix}", "t", "", (1, 3), t) for i, t in enumerate(passages)]
     return select_evidence(question, ps, Bag())
 
 
@@ -282,6 +290,18 @@ def test_quotes_grow_to_neighbouring_lines_and_never_overlap():
     for i, (p, a, b) in enumerate(spans):
         for p2, a2, b2 in spans[i + 1 :]:
             assert p != p2 or b <= a2 or b2 <= a
+
+
+def test_a_quote_never_grows_across_restructuredtext_markup():
+    # python3.11-doc: a quote grown across ".. index::" showed the index entries.
+    text = (
+        "The password is rotated every 90 days.\n\n"
+        ".. index:: single: rotation\n\nRotation takes about 15 minutes.\n"
+    )
+    quote = _evidence([text], suffix="rst").top(1)[0].sentence.text
+    assert quote == "The password is rotated every 90 days."
+    plain = text.replace(".. index:: single: rotation\n\n", "")
+    assert "15 minutes" in _evidence([plain], suffix="rst").top(1)[0].sentence.text
 
 
 def test_overlapping_chunks_of_one_file_never_show_a_line_twice():
