@@ -210,18 +210,11 @@ def test_a_decline_shows_the_best_lines_of_the_closest_passages(scripted):
     assert_quotes_are_exact(answer)
 
 
-def test_a_models_restructuredtext_roles_read_as_rendered(tmp_path, embedder):
-    """A model reading Sphinx sources copies their roles; its sentence shows them as
-    rendered, while the quote under it stays the docs' exact text."""
+def ask_one_file(tmp_path, embedder, name: str, text: str, words: str, question: str):
+    """Index one doc file alone, and ask it with a model that says `words`."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "mapping.rst").write_text(
-        "Dictionaries\n============\n\n"
-        "A dictionary maps keys to values. ``d[key]`` returns the item of *d* with key\n"
-        "*key*, and raises :exc:`KeyError` if *key* is not in the dictionary.\n"
-        "Use :meth:`dict.get` to supply a default instead.\n"
-    )
-    words = "The dictionary raises :exc:`KeyError` if the key is not in it [1]."
+    (docs / name).write_text(text)
     with FakeOllama(lambda request: words) as server:
         gen = GeneratorSettings(backend="ollama", ollama_host=server.url, use_adapter=False)
         docs_only = {"handbook": CollectionSettings("handbook", (str(docs),), None)}
@@ -229,7 +222,23 @@ def test_a_models_restructuredtext_roles_read_as_rendered(tmp_path, embedder):
                                  collections=docs_only)  # fmt: skip
         engine = build_engine(settings, embedder=embedder)
         engine.sync()
-        answer = engine.ask("What does a dictionary raise when a key is not in it?")
+        return engine.ask(question)
+
+
+def test_a_models_restructuredtext_roles_read_as_rendered(tmp_path, embedder):
+    """A model reading Sphinx sources copies their roles; its sentence shows them as
+    rendered, while the quote under it stays the docs' exact text."""
+    answer = ask_one_file(
+        tmp_path,
+        embedder,
+        "mapping.rst",
+        "Dictionaries\n============\n\n"
+        "A dictionary maps keys to values. ``d[key]`` returns the item of *d* with key\n"
+        "*key*, and raises :exc:`KeyError` if *key* is not in the dictionary.\n"
+        "Use :meth:`dict.get` to supply a default instead.\n",
+        "The dictionary raises :exc:`KeyError` if the key is not in it [1].",
+        "What does a dictionary raise when a key is not in it?",
+    )
     assert answer.text.startswith("The dictionary raises `KeyError` if the key is not in it [1]"), (
         answer.notice
     )
@@ -239,22 +248,17 @@ def test_a_models_restructuredtext_roles_read_as_rendered(tmp_path, embedder):
 def test_an_evidence_answer_leaves_a_code_block_to_its_quote(tmp_path, embedder):
     """Folded into the answer line, code reads as noise; the line quotes the prose up to
     the code, and the citation under it shows the code with its lines."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "caching.rst").write_text(
+    answer = ask_one_file(
+        tmp_path,
+        embedder,
+        "caching.rst",
         "Caching\n=======\n\n"
         "The cache decorator keeps results, leaving *maxsize* at its default of 128::\n\n"
         "    @lru_cache\n    def count_vowels(sentence):\n        return len(sentence)\n\n"
-        "Other settings are described below.\n"
+        "Other settings are described below.\n",
+        "The default maxsize is 64 [1].",
+        "What is the cache decorator's default maxsize?",
     )
-    with FakeOllama(lambda request: "The default maxsize is 64 [1].") as server:
-        gen = GeneratorSettings(backend="ollama", ollama_host=server.url, use_adapter=False)
-        docs_only = {"handbook": CollectionSettings("handbook", (str(docs),), None)}
-        settings = make_settings(tmp_path / "home", generator=gen, answer_cache=False,
-                                 collections=docs_only)  # fmt: skip
-        engine = build_engine(settings, embedder=embedder)
-        engine.sync()
-        answer = engine.ask("What is the cache decorator's default maxsize?")
     assert answer.text.startswith(
         f'{EVIDENCE_INTRO} "The cache decorator keeps results, leaving *maxsize* at its '
         'default of 128::" [1], followed by the code quoted below'
