@@ -13,13 +13,22 @@ from engine.abstention import decline_reason, signals
 from engine.cache import AnswerCache
 from engine.citations import check_citations, ground
 from engine.errors import ConfigError, GeneratorUnavailable, InvalidQuestion
-from engine.evidence import Evidence, EvidenceSet, select_evidence, sentence_lines
+from engine.evidence import (
+    Evidence,
+    EvidenceSet,
+    as_read,
+    is_asciidoc,
+    model_view,
+    select_evidence,
+    sentence_lines,
+)
 from engine.followups import retrieval_query
 from engine.ports import Generator
 from engine.prompting import PROMPT_VERSION, build_prompt, is_declined, prompt_budget
 from engine.settings import Settings
 from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent, Turn
 from engine.verify import verify
+from knowledge.asciidoc import adoc_inline
 from knowledge.embedding import Embedder
 from knowledge.fusion import rrf_scores
 from knowledge.loaders import rst_inline
@@ -319,13 +328,15 @@ class Engine:
     def _checked(self, run: _Run) -> Answer:
         used = run.used
         raw = "".join(run.parts)
+        if any(is_asciidoc(p.source) for p in used):
+            raw = adoc_inline(raw)  # a remembered `linkgit:git-push[1]` is no citation
         if not raw.strip() or is_declined(raw):
             notice = "The model found no answer in the closest passages."
             return self._answer(run, MODEL_DECLINED_TEXT, self._closest(run, used),
                                 abstained=True, notice=notice)  # fmt: skip
         # Small models cite wrong or not at all: re-cite each sentence where its words
         # are (a copied passage header proves nothing), then check what it claims.
-        texts = [p.text for p in used]
+        texts = [model_view(p.text, p.source) for p in used]  # what the model read
         verdicts = verify(ground(raw, texts), texts, run.evidence, question=run.request.question,
                           headings=[f"{p.title} {p.heading}" for p in used])  # fmt: skip
         kept = [v for v in verdicts if v.ok]
@@ -361,6 +372,7 @@ class Engine:
             self._citation(n, run.passages[e.passage], e) for n, e in enumerate(quotes, start=1)
         )
         lead, code = run.evidence.lead(quotes[0])
+        lead = as_read(lead, run.passages[quotes[0].passage].source)
         text = f'{EVIDENCE_INTRO} "{lead}" [1]'
         if code and lead:  # the code's lines are shown under the answer, not folded in
             text += ", followed by the code quoted below"

@@ -18,7 +18,9 @@ import numpy as np
 
 from engine.terms import contains, fact_tokens, named_terms, rare_terms, stems
 from engine.types import Passage
+from knowledge.asciidoc import ADOC_HIDDEN_LINE, adoc_inline
 from knowledge.embedding import Embedder
+from knowledge.loaders import rst_inline
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ _RST_LITERAL = re.compile(
 )
 _DOCTEST = re.compile(r"^\s*>>>\s")
 RST_SUFFIXES = (".rst", ".rst.txt")
+ADOC_SUFFIXES = (".txt", ".adoc", ".asciidoc")  # git's docs are AsciiDoc in .txt files
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|no|fig)\.)$", re.I)
 
 
@@ -76,17 +79,29 @@ def split_sentences(text: str, *, rst: bool = False) -> list[Sentence]:
     A sentence of a definition ("--staged::" and its description) keeps the term in
     front of it when both fit in a quote: "Stash only the changes that are currently
     staged." says nothing checkable without the option it describes. `rst`: the text
-    is reStructuredText, whose literal blocks are code."""
+    is reStructuredText, whose literal blocks are code. An AsciiDoc paragraph joined to
+    a definition by a lone `+` belongs to it, and keeps its term the same way."""
     out: list[Sentence] = []
+    term: tuple[int, int] | None = None  # (start, end) of the definition term in force
+    last = -1  # the previous block's end
     for start, end, kind in _blocks(text, rst=rst):
-        term = _TERM_AT.match(text, start, end)
+        m = _TERM_AT.match(text, start, end)
+        joined = kind == "prose" and _continued(text[last:start] if last >= 0 else "")
+        term = (start, m.end()) if m else (term if joined else None)
+        last = end
         for s, e in _sentences(text, start, end, kind):
             s, e = _trim(text, s, e)
-            if term and s > term.end() and e - start <= MAX_QUOTE:
-                s = start
+            if term and s > term[1] and e - term[0] <= MAX_QUOTE:
+                s = term[0]
             if e > s and sum(ch.isalnum() for ch in text[s:e]) >= 3:
                 out.append(Sentence(s, e, text[s:e], kind))
     return out
+
+
+def _continued(gap: str) -> bool:
+    """Whether the text between two blocks is an AsciiDoc list continuation (a lone `+`)."""
+    lines = [ln.strip() for ln in gap.split("\n") if ln.strip()]
+    return lines == ["+"]
 
 
 def unwrap(text: str, *, apart: re.Pattern[str] | None = None, rst: bool = False) -> str:
@@ -132,7 +147,7 @@ def _blocks(text: str, *, rst: bool = False) -> list[tuple[int, int, str]]:
             blocks.append((cur[0], cur[1], kind))
         cur = []
 
-    skipped, literals = _rst_lines(text, lines) if rst else (set(), [])  # code: added last
+    skipped, literals = _rst_lines(text, lines) if rst else (_adoc_hidden(text, lines), [])
     for n, (s, e) in enumerate(lines):
         # The previous line: an underline needs text right above it.
         line, above_line = text[s:e], text[slice(*lines[n - 1])] if n else ""
@@ -177,6 +192,12 @@ def _blocks(text: str, *, rst: bool = False) -> list[tuple[int, int, str]]:
     if fence is not None and code_start < len(text):  # an unclosed block (a cut chunk)
         blocks.append((code_start, len(text), "code"))
     return sorted(blocks + [(a, b, "code") for a, b in literals])
+
+
+def _adoc_hidden(text: str, lines: list[tuple[int, int]]) -> set[int]:
+    """Start offsets of AsciiDoc lines a reader never sees (`ADOC_HIDDEN_LINE`): no unit,
+    and a lone `+` ends the paragraph before it as a blank line would."""
+    return {s for s, e in lines if ADOC_HIDDEN_LINE.match(text[s:e])}
 
 
 def _rst_lines(text: str, lines: list[tuple[int, int]]) -> tuple[set[int], list[tuple[int, int]]]:
@@ -325,17 +346,26 @@ class EvidenceSet:
 
     def top(self, n: int) -> list[Evidence]:
         """The n best quotes a reader should see: no repeated text (docs copy lines
-        between pages) and no quote overlapping another one already chosen."""
+        between pages) and no quote overlapping another one already chosen. A sentence
+        next to a chosen quote grows away from it ("Setting `mergetool.keepBackup` …"
+        right after the quote on the `.orig` files it removes)."""
         out: list[Evidence] = []
         shown: list[tuple[str, str]] = []  # (core sentence, whole quote), whitespace-folded
         for e in self.candidates:
             if len(out) >= n:
                 break
-            q = self.quote(e)
+            q = self.quote(e, avoid=out)
             core, whole = _fold(e.sentence.text), _fold(q.sentence.text)
+            if any(_overlaps(q, o) for o in out):
+                continue
             # Overlapping chunks of one file hold the same lines under different passages:
             # a quote whose own sentence another quote shows (or the reverse) repeats it.
-            if any(_overlaps(q, o) for o in out) or any(core in w or c in whole for c, w in shown):
+            # Where it is the same sentence with more around it (the other chunk began at
+            # it), the fuller one is shown in its place.
+            same = next((k for k, (c, w) in enumerate(shown) if c == core and w in whole), -1)
+            if same >= 0 and len(whole) > len(shown[same][1]):
+                out[same], shown[same] = q, (core, whole)
+            if same >= 0 or any(core in w or c in whole for c, w in shown):
                 continue
             out.append(q)
             shown.append((core, whole))
@@ -370,14 +400,14 @@ class EvidenceSet:
             default=None,
         )
         if cut is None or e.passage >= len(self.texts):
-            return " ".join(e.sentence.text.split()), False
+            return _folded(e.sentence.text.split("\n")), False
         lines = self.texts[e.passage][e.sentence.start : cut].split("\n")
         while lines and (not lines[-1].strip() or _FENCE.match(lines[-1])
                          or _ADOC_BLOCK.match(lines[-1])):  # fmt: skip
             lines.pop()  # the code block's opening delimiter ("```bash", "----")
-        return " ".join(" ".join(lines).split()), True
+        return _folded(lines), True
 
-    def quote(self, e: Evidence) -> Evidence:
+    def quote(self, e: Evidence, avoid: Sequence[Evidence] = ()) -> Evidence:
         """A sentence widened by its neighbours, the better-scoring side first, while
         the quote stays within MAX_QUOTE characters: facts come in pairs ("every 90
         days" next to the command, a default next to its option) and a reader needs
@@ -397,6 +427,7 @@ class EvidenceSet:
                 for c in before[-1:] + after[:1]
                 if max(end, c.sentence.end) - min(start, c.sentence.start) <= MAX_QUOTE
                 and not _markup_between(text, (start, end), c.sentence)
+                and not any(_overlaps(c, a) for a in avoid)
             ]
             if not near:
                 break
@@ -408,10 +439,64 @@ class EvidenceSet:
 
 
 def _markup_between(text: str, span: tuple[int, int], s: Sentence) -> bool:
-    """Whether reStructuredText markup (".. index:: …") lies between a quote and the
-    neighbour it would grow to: a quote is what a reader sees, and they never see that."""
+    """Whether markup (".. index:: …", "ifndef::git-log[]") or a section title lies
+    between a quote and the neighbour it would grow to: a quote is what a reader sees,
+    and they never see markup; a title starts another subject."""
     gap = text[s.end : span[0]] if s.end <= span[0] else text[span[1] : s.start]
-    return any(_RST_MARKUP.match(line) for line in gap.split("\n"))
+    lines = gap.split("\n")
+    if any(_RST_MARKUP.match(line) or _hidden_directive(line) for line in lines):
+        return True
+    # A section title: the quote would run on into another section ("… git-update-index(1).
+    # CAVEATS ------- The fsmonitor daemon does not …").
+    return any(_HEADING.match(line) for line in lines) or any(
+        line.strip() and _underline(line, rule) for line, rule in itertools.pairwise(lines)
+    )
+
+
+def _underline(title: str, rule: str) -> bool:
+    """Whether `rule` underlines `title` (Markdown setext, AsciiDoc, reStructuredText):
+    one repeated character, about as long as the title."""
+    r = rule.strip()
+    return (
+        len(r) >= 2
+        and len(set(r)) == 1
+        and r[0] in "=-~^+*#"
+        and abs(len(r) - len(title.strip())) <= 2
+    )
+
+
+def _hidden_directive(line: str) -> bool:
+    """An AsciiDoc preprocessor line (`ifndef::git-log[]`): the text on its two sides
+    may not even appear together in the rendered page. A lone `+` only continues a
+    list item, so a quote may grow across it."""
+    return bool(ADOC_HIDDEN_LINE.match(line)) and line.strip() != "+"
+
+
+def _folded(lines: list[str]) -> str:
+    """Lines as one line of answer text, without the AsciiDoc lines a reader never sees
+    (a list continuation's lone `+`, `ifndef::git-log[]`)."""
+    return " ".join(" ".join(ln for ln in lines if not ADOC_HIDDEN_LINE.match(ln)).split())
+
+
+def is_asciidoc(source: str) -> bool:
+    return source.endswith(ADOC_SUFFIXES) and not source.endswith(RST_SUFFIXES)
+
+
+def model_view(text: str, source: str) -> str:
+    """A passage's text as the model reads it in a prompt and as its words are checked
+    against: AsciiDoc without the lines a reader never sees and with its inline markup
+    rendered (a copied `linkgit:git-push[1]` was taken for a citation of passage 1)."""
+    if not is_asciidoc(source):
+        return text
+    return adoc_inline("\n".join(ln for ln in text.split("\n") if not ADOC_HIDDEN_LINE.match(ln)))
+
+
+def as_read(text: str, source: str) -> str:
+    """Inline markup of `source`'s format as a reader sees it rendered: an answer line is
+    read, not checked against the file (its quotes keep the docs' exact text)."""
+    if source.endswith(RST_SUFFIXES):
+        return rst_inline(text)
+    return adoc_inline(text) if is_asciidoc(source) else text
 
 
 def _fold(text: str) -> str:

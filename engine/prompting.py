@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from engine.evidence import RST_SUFFIXES, unwrap
+from engine.evidence import RST_SUFFIXES, model_view, unwrap
 from engine.types import Passage, Prompt
 
 # Part of the answer-cache key: bump it when prompting or citation checking changes.
-PROMPT_VERSION = "p22"
+PROMPT_VERSION = "p23"
 
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.
@@ -60,18 +60,19 @@ _EXAMPLE = (
 _ROLE_LINE = re.compile(r"^(\s*)(question|answer|excerpts|system|user|assistant)\s*:", re.I)
 
 
-def quote(text: str, *, rst: bool = False) -> str:
+def quote(text: str, *, rst: bool = False, source: str = "") -> str:
     """Quote a passage so none of its lines can start a prompt section of its own.
-    `rst`: reStructuredText, whose literal blocks keep their lines."""
+    `rst`: reStructuredText, whose literal blocks keep their lines; `source`: the file,
+    whose format decides what the model reads (`model_view`)."""
     lines = []
-    for line in unwrap(text.strip(), apart=_ROLE_LINE, rst=rst).split("\n"):
+    for line in model_view(unwrap(text.strip(), apart=_ROLE_LINE, rst=rst), source).split("\n"):
         line = _ROLE_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)} -", line)
         lines.append("> " + line)
     return "\n".join(lines)
 
 
 def quoted(p: Passage) -> str:
-    return quote(p.text, rst=p.source.endswith(RST_SUFFIXES))
+    return quote(p.text, rst=p.source.endswith(RST_SUFFIXES), source=p.source)
 
 
 def passage_header(n: int, p: Passage) -> str:

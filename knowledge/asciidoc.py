@@ -87,3 +87,32 @@ def asciidoc_headings(lines: list[str]) -> Iterator[Heading]:
         elif _DELIMITER.match(line):
             block = line
         i += 1
+
+
+# -- inline markup, as a reader sees it rendered ---------------------------------------------
+
+# Git's man-page link macro: `linkgit:git-reset[1]` renders as git-reset(1). Left as is,
+# its "[1]" reads as a citation marker (and a model copying it cites passage 1).
+_LINKGIT = re.compile(r"\blinkgit:([\w.-]*\w)(?:\[(\d*)\])?")
+# AsciiDoc's built-in character attributes: docs write `git-credential-cache{litdd}daemon`
+# where `--` would be read as markup.
+_CHARACTERS = {
+    "litdd": "--", "caret": "^", "tilde": "~", "startsb": "[", "endsb": "]", "plus": "+",
+    "empty": "", "apostrophe": "'", "backtick": "`", "nbsp": " ", "sp": " ", "zwsp": "",
+    "amp": "&", "lt": "<", "gt": ">", "vbar": "|", "two-colons": "::",
+    "two-semicolons": ";;", "cpp": "C++",
+}  # fmt: skip
+_ATTRIBUTE = re.compile(r"\{(" + "|".join(map(re.escape, _CHARACTERS)) + r")\}")
+# Lines a reader never sees rendered: a preprocessor directive (`ifndef::git-log[]`,
+# `include::diff-options.txt[]`) and a list continuation (a lone `+`, which joins the
+# next paragraph to the list item).
+ADOC_HIDDEN_LINE = re.compile(
+    r"^\s*(?:(?:ifn?def|ifeval|endif|include)::[^\[\s]*\[[^\]\n]*\]|\+)[ \t]*$"
+)
+
+
+def adoc_inline(text: str) -> str:
+    """AsciiDoc inline markup as a reader sees it rendered: `linkgit:git-reset[1]` as
+    git-reset(1), character attributes (`{litdd}`, `{caret}`) as their characters."""
+    text = _LINKGIT.sub(lambda m: f"{m[1]}({m[2]})" if m[2] else m[1], text)
+    return _ATTRIBUTE.sub(lambda m: _CHARACTERS[m[1]], text)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from knowledge.asciidoc import asciidoc_headings, is_markup
+from knowledge.asciidoc import adoc_inline, asciidoc_headings, is_markup
 from knowledge.documents import LoadedDoc, Section
 from knowledge.errors import LoadError
 
@@ -304,7 +304,9 @@ def load_text(path_str: str, rel: str) -> LoadedDoc:
     # An AsciiDoc fragment meant for inclusion (`diff-options.txt`) opens with a comment
     # or a directive: its file name says more than that line.
     title = top or (first if first and not is_markup(first) else Path(rel).stem)
-    return _finish(rel, title[:120], sections)
+    # A title is read, in citations and in the embedded text: git-credential-cache--daemon(1),
+    # not git-credential-cache{litdd}daemon(1).
+    return _finish(rel, adoc_inline(title)[:120], sections)
 
 
 def load_pdf(path_str: str, rel: str) -> LoadedDoc:

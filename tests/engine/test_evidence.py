@@ -10,6 +10,8 @@ from engine.abstention import Signals, decline_reason
 from engine.evidence import (
     MAX_QUOTE,
     EvidenceSet,
+    as_read,
+    model_view,
     select_evidence,
     sentence_lines,
     split_sentences,
@@ -124,6 +126,55 @@ def test_asciidoc_definition_term_joins_its_description():
     assert got[1].startswith("-S::\n--staged::") and got[1].endswith("It stashes the index.")
     far = "--x::\n\t" + "Filler words here. " * 20 + "It stashes the index.\n"
     assert texts(far)[-1] == "It stashes the index."  # the term would not fit in a quote
+
+
+def test_asciidoc_lines_a_reader_never_sees_are_no_quote():
+    """git-doc's fragments (diff-options.txt) hold preprocessor lines, and a lone `+`
+    joins a list item's next paragraph: neither is a unit, and `+` ends a paragraph
+    (it was folded into the sentence before it: "…for details). + When false, …")."""
+    adoc = (
+        "--rebase::\n\tWhen true, rebase the current branch (see linkgit:git-rebase[1]).\n"
+        "+\nWhen false, merge the upstream branch.\nifndef::git-pull[]\n"
+        "It fetches first.\nendif::git-pull[]\ninclude::merge-options.txt[]\n"
+    )
+    got = texts(adoc)
+    assert got[0].endswith("(see linkgit:git-rebase[1]).")  # quotes keep the exact text
+    # The paragraph a `+` joins to the definition keeps its term, as its first one does.
+    assert got[1].startswith("--rebase::") and got[1].endswith(
+        "When false, merge the upstream branch."
+    )
+    assert got[2:] == ["It fetches first."]
+    assert not any("ifndef" in t or "include::" in t for t in got)
+
+
+def test_a_quote_never_grows_across_an_asciidoc_directive_and_its_line_is_rendered():
+    text = (
+        "The password is rotated every 90 days (see linkgit:git-credential[1]).\n"
+        "ifndef::git-log[]\nRotation takes about 15 minutes.\n"
+    )
+    best = _evidence([text], suffix="txt").top(1)[0]
+    assert best.sentence.text == text.split("\n")[0]
+    lead, _ = _evidence([text], suffix="txt").lead(best)
+    assert as_read(lead, "git-credential.txt") == (
+        "The password is rotated every 90 days (see git-credential(1))."
+    )
+    plain = text.replace("ifndef::git-log[]\n", "+\n")  # a continuation: same item
+    grown = _evidence([plain], suffix="txt").top(1)[0]
+    assert "15 minutes" in grown.sentence.text and "+" in grown.sentence.text
+    lead, _ = _evidence([plain], suffix="txt").lead(grown)
+    assert " + " not in lead and "every 90 days" in lead and "15 minutes" in lead
+
+
+def test_the_model_reads_asciidoc_as_rendered_and_other_formats_as_they_are():
+    adoc = "Use linkgit:git-push[1].\n+\nifdef::x[]\nRun git-credential-cache{litdd}daemon.\n"
+    assert model_view(adoc, "git-push.txt") == (
+        "Use git-push(1).\nRun git-credential-cache--daemon.\n"
+    )
+    assert model_view(adoc, "notes.md") == adoc
+    assert model_view(adoc, "library/csv.rst.txt") == adoc  # Sphinx source, not AsciiDoc
+    assert as_read(":exc:`KeyError` and linkgit:git-push[1]", "a.rst") == (
+        "`KeyError` and linkgit:git-push[1]"
+    )
 
 
 def test_no_sentence_structure_still_gives_bounded_readable_quotes():
@@ -304,6 +355,34 @@ def test_a_quote_never_grows_across_restructuredtext_markup():
     assert "15 minutes" in _evidence([plain], suffix="rst").top(1)[0].sentence.text
 
 
+def test_a_quote_never_runs_on_into_the_next_section():
+    text = (
+        "The password is rotated every 90 days.\n\nCAVEATS\n-------\n\n"
+        "Rotation takes about 15 minutes.\n"
+    )
+    for doc in (text, text.replace("CAVEATS\n-------", "## Caveats")):
+        quote = _evidence([doc]).top(1)[0].sentence.text
+        assert quote == "The password is rotated every 90 days."
+    plain = text.replace("CAVEATS\n-------\n\n", "")
+    assert "15 minutes" in _evidence([plain]).top(1)[0].sentence.text
+
+
+def test_a_sentence_next_to_a_chosen_quote_is_shown_grown_the_other_way():
+    """git-doc's mergetool page: the best quote (the `.orig` files) fills its 300
+    characters with the sentence after it, and the next best sentence, which names the
+    setting, would grow back into it: it is shown, grown away from it, not dropped."""
+    filler = "Some words here. " * 8
+    text = (
+        f"{filler}\n\nThe password is rotated every 90 days by the platform team. "
+        "It is safe to rotate the password by hand at any time, as long as the team has been "
+        "told in the channel first and the change is written down in the log with the time "
+        "it was done and the name of whoever did it. "
+        "Setting `vault.autoRotate` to false stops the rotation.\n\nThe end of it all.\n"
+    )
+    quotes = [q.sentence.text for q in _evidence([text]).top(3)]
+    assert any("vault.autoRotate" in q for q in quotes), quotes
+
+
 def test_overlapping_chunks_of_one_file_never_show_a_line_twice():
     # The splitter's overlap puts the rotation line at the end of one chunk and the start
     # of the next: two passages, one line. A reader must see it once.
@@ -312,6 +391,21 @@ def test_overlapping_chunks_of_one_file_never_show_a_line_twice():
     second = f"{shared}\n\nRotation takes about 15 minutes and needs no downtime."
     quotes = [" ".join(q.sentence.text.split()) for q in _evidence([first, second]).top(3)]
     assert sum(shared in q for q in quotes) == 1, quotes
+
+
+def test_a_line_two_chunks_share_is_shown_with_the_most_context():
+    # git-doc's fsmonitor page: the best chunk began at "For more information …", and the
+    # chunk before it, holding the config sentence too, gave the fuller quote.
+    shared = "For more information see the rotation section of the vault guide."
+    first = (
+        f"{shared}\n\nCAVEATS\n-------\n\nMore information about rotation caveats.\n\n"
+        "Some lunch.\n\nRotation information is kept for a year."
+    )
+    second = f"When `vault.rotate` is set to true, secrets change daily.\n{shared}"
+    ev = _evidence([first, second], "where is more information about rotation?")
+    quotes = [" ".join(q.sentence.text.split()) for q in ev.top(3)]
+    assert sum(shared in q for q in quotes) == 1, quotes
+    assert any("vault.rotate" in q and shared in q for q in quotes), quotes
 
 
 def test_a_bare_yes_or_a_headless_fragment_is_removed():

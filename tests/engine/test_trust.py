@@ -210,12 +210,17 @@ def test_a_decline_shows_the_best_lines_of_the_closest_passages(scripted):
     assert_quotes_are_exact(answer)
 
 
-def ask_one_file(tmp_path, embedder, name: str, text: str, words: str, question: str):
-    """Index one doc file alone, and ask it with a model that says `words`."""
+def ask_one_file(
+    tmp_path, embedder, name: str, text: str, words: str, question: str, seen: list | None = None
+):
+    """Index one doc file alone, and ask it with a model that says `words` (the requests
+    it gets go to `seen`)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / name).write_text(text)
-    with FakeOllama(lambda request: words) as server:
+    with FakeOllama(
+        lambda request: (seen if seen is not None else []).append(request) or words
+    ) as server:
         gen = GeneratorSettings(backend="ollama", ollama_host=server.url, use_adapter=False)
         docs_only = {"handbook": CollectionSettings("handbook", (str(docs),), None)}
         settings = make_settings(tmp_path / "home", generator=gen, answer_cache=False,
@@ -265,3 +270,39 @@ def test_an_evidence_answer_leaves_a_code_block_to_its_quote(tmp_path, embedder)
     ), answer.text
     assert "@lru_cache" not in answer.text
     assert "::\n\n    @lru_cache\n    def count_vowels" in answer.citations[0].quote
+
+
+GIT_PUSH = (
+    "git-push(1)\n===========\n\nOPTIONS\n-------\n--force-with-lease::\n"
+    '\tUsually, "git push" refuses to update a remote ref that is not an\n'
+    "\tancestor of the local ref used to overwrite it (see linkgit:git-fetch[1]).\n+\n"
+    "This option overrides this restriction if the current value of the\n"
+    "remote ref is the expected value.\nifndef::git-pull[]\n"
+    "It is safer than `--force`.\nendif::git-pull[]\n"
+)
+
+
+def test_git_docs_man_page_links_are_no_citations(tmp_path, embedder):
+    """git-doc writes man-page links as `linkgit:git-fetch[1]`. The model reads them
+    rendered, git-fetch(1), so their "[1]" is never taken for a citation of passage 1,
+    and a lone `+` or an `ifndef::` line is no part of what it reads."""
+    seen: list = []
+    answer = ask_one_file(
+        tmp_path,
+        embedder,
+        "git-push.txt",
+        GIT_PUSH,
+        "Use `--force-with-lease`: it overrides the restriction only when the remote ref "
+        "has the expected value (see linkgit:git-fetch[1]).",
+        "which push option overrides the restriction only if the remote ref has the "
+        "expected value?",
+        seen,
+    )
+    prompt = str(seen[-1])
+    assert "(see git-fetch(1))" in prompt and "linkgit" not in prompt
+    assert "ifndef" not in prompt and "> +\\n" not in prompt
+    assert answer.text.startswith("Use `--force-with-lease`: it overrides the restriction"), (
+        answer.notice
+    )
+    assert "(see git-fetch(1)) [1]." in answer.text and "linkgit" not in answer.text
+    assert all(c.quote in GIT_PUSH for c in answer.citations)  # quotes: the file's own text
