@@ -27,7 +27,13 @@ back. A small model's words are a claim, not a fact: a sentence stays only when
    content words that the question lacks. "The memory swappiness value is the same as
    the hard limit [1]", to "what range of values does the memory swappiness option
    take?", matched its quote through the question's own words; what it added ("same",
-   "hard", "limit") is nowhere in the cited passage.
+   "hard", "limit") is nowhere in the cited passage;
+10. the answer answers the kind of question asked: to "how often / long / many / much
+   / big …", an answer none of whose sentences has a number or a word of amount or
+   frequency ("hourly", "all", "never", "twice") gives no answer, and all of it goes.
+   "The health check is only used to detect a healthcheck that has passed [1]" (real
+   output on docker-doc, to the issue's "… how often does it probe?") passed every
+   check above: each of its words is in the cited passage.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.citations import markers
 from engine.evidence import EvidenceSet
@@ -56,6 +62,17 @@ MIN_OVERLAP = 0.4
 # checks").
 MIN_NEW = 0.6
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# Check 10: a question asking for an amount, and the words that give one without a digit.
+_AMOUNT_ASKED = re.compile(
+    r"\bhow (?:often|long|many|much|big|large|soon|frequently|old|far|fast)\b", re.I
+)
+_AMOUNT_WORDS = frozenset(
+    """all none no never always every each once twice thrice unlimited infinite forever
+    indefinitely immediately instantly hourly daily nightly weekly monthly yearly annually
+    zero one two three four five six seven eight nine ten eleven twelve fifteen twenty
+    thirty forty fifty sixty hundred hundreds thousand thousands million dozen few
+    several half double single multiple unbounded""".split()  # noqa: SIM905 (reads as prose)
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\[\"(])")
 _CLAUSE = re.compile(r"[.;:!?()\[\]—–\n]|,\s|\s-\s")
 _NUMBER = re.compile(r"^\d")
@@ -128,7 +145,22 @@ def verify(
         if reason:
             log.info("removed an unsupported sentence (%s): %r", reason, sentence[:200])
         out.append(Verdict(sentence, cited, not reason, reason))
-    return out
+    return _answers_the_kind(out, question)
+
+
+def _answers_the_kind(verdicts: list[Verdict], question: str) -> list[Verdict]:
+    """Check 10, on what is left to show: the answer as a whole must give the amount a
+    "how often / long / many …" question asks for (context may follow the sentence that
+    gives it)."""
+    kept = [v for v in verdicts if v.ok]
+    if not kept or not _AMOUNT_ASKED.search(question):
+        return verdicts
+    if any(gives_amount(_MARKER.sub("", v.sentence)) for v in kept):
+        return verdicts
+    reason = "the question asks for an amount and the answer gives none"
+    for v in kept:
+        log.info("removed an unsupported sentence (%s): %r", reason, v.sentence[:200])
+    return [replace(v, ok=False, reason=reason) if v.ok else v for v in verdicts]
 
 
 def _recite(bare: str, n: int) -> str:
@@ -190,6 +222,14 @@ def echoes(claim: str, question: str) -> bool:
     if any(not contains(asked, t) for t in fact_tokens(claim)):
         return False
     return stems(claim) <= stems(question)
+
+
+def gives_amount(sentence: str) -> bool:
+    """Whether a sentence states an amount or frequency: a number, or a word such as
+    "hourly", "all" or "never" (check 10)."""
+    if re.search(r"\d", sentence):
+        return True
+    return any(w.lower() in _AMOUNT_WORDS for w in re.findall(r"[A-Za-z]+", sentence))
 
 
 def overlap(claim: str, quote: str) -> float:
