@@ -524,6 +524,8 @@ def select_evidence(
     cands: list[tuple[int, Sentence]] = []
     for i, p in enumerate(passages):
         units = split_sentences(p.text, rst=p.source.endswith(RST_SUFFIXES))
+        if units and _fragment(p.text, units[0]):
+            units = units[1:]
         cands += [(i, s) for s in units[:MAX_PER_PASSAGE]]
     rare = rare_terms(question)
     hay = [f"{p.title}\n{p.heading}\n{p.text}".lower() for p in [*passages, *pool]]
@@ -550,6 +552,13 @@ def select_evidence(
     scored.sort(key=lambda e: -e.score)
     best = max(e.relevance for e in scored)
     return EvidenceSet(tuple(scored), best, coverage, missing, tuple(p.text for p in passages))
+
+
+def _fragment(text: str, first: Sentence) -> bool:
+    """Whether a passage opens mid-sentence: the splitter's overlap starts chunks inside
+    a paragraph, and such a tail ("try to prevent this or tattle on the user.") quoted
+    alone, or grown onto the next sentence, reads as if the docs said it whole."""
+    return first.start == 0 and first.kind == "prose" and first.text[:1].islower()
 
 
 def _context(p: Passage, s: Sentence) -> str:

@@ -104,10 +104,10 @@ _CHARACTERS = {
 }  # fmt: skip
 _ATTRIBUTE = re.compile(r"\{(" + "|".join(map(re.escape, _CHARACTERS)) + r")\}")
 # Lines a reader never sees rendered: a preprocessor directive (`ifndef::git-log[]`,
-# `include::diff-options.txt[]`) and a list continuation (a lone `+`, which joins the
-# next paragraph to the list item).
+# `include::diff-options.txt[]`), a list continuation (a lone `+`, which joins the
+# next paragraph to the list item) and an anchor (`[[restrict-with-hooks]]`).
 ADOC_HIDDEN_LINE = re.compile(
-    r"^\s*(?:(?:ifn?def|ifeval|endif|include)::[^\[\s]*\[[^\]\n]*\]|\+)[ \t]*$"
+    r"^\s*(?:(?:ifn?def|ifeval|endif|include)::[^\[\s]*\[[^\]\n]*\]|\+|\[\[[^\]\n]*\]\])[ \t]*$"
 )
 
 

@@ -145,6 +145,8 @@ def test_asciidoc_lines_a_reader_never_sees_are_no_quote():
     )
     assert got[2:] == ["It fetches first."]
     assert not any("ifndef" in t or "include::" in t for t in got)
+    anchored = texts("[[restrict-with-hooks]]\nHow do I use hooks?::\n\tOnly on the server.\n")
+    assert anchored == ["How do I use hooks?::\n\tOnly on the server."]
 
 
 def test_a_quote_never_grows_across_an_asciidoc_directive_and_its_line_is_rendered():
@@ -391,6 +393,17 @@ def test_overlapping_chunks_of_one_file_never_show_a_line_twice():
     second = f"{shared}\n\nRotation takes about 15 minutes and needs no downtime."
     quotes = [" ".join(q.sentence.text.split()) for q in _evidence([first, second]).top(3)]
     assert sum(shared in q for q in quotes) == 1, quotes
+
+
+def test_a_chunk_that_opens_mid_sentence_gives_no_quote_of_that_tail():
+    # git-doc's gitfaq: the splitter's overlap began a chunk with "try to prevent this or
+    # tattle on the user.", which was quoted as if the docs said it whole.
+    tail = "try to prevent this or tattle on the user."
+    text = f"{tail}\n\nThe password is rotated every 90 days by the platform team.\n"
+    quotes = [q.sentence.text for q in _evidence([text]).top(3)]
+    assert quotes and not any(tail in q for q in quotes), quotes
+    whole = f"Admins {tail}\n\nThe password is rotated every 90 days by the platform team.\n"
+    assert any(q.sentence.text.startswith("Admins") for q in _evidence([whole]).top(3))
 
 
 def test_a_line_two_chunks_share_is_shown_with_the_most_context():
