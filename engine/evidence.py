@@ -491,11 +491,27 @@ def model_view(text: str, source: str) -> str:
     return adoc_inline("\n".join(ln for ln in text.split("\n") if not ADOC_HIDDEN_LINE.match(ln)))
 
 
+# Sphinx directives an answer line may fold in, as the page renders them: a version note
+# (".. versionadded:: 3.3" is "New in version 3.3."), and an object's description,
+# which shows its signature (".. function:: rmtree(path)" is "rmtree(path)").
+_RST_VERSION = re.compile(r"\.\.\s+(versionadded|versionchanged|deprecated)::[ \t]*([\w.]+)")
+_VERSION_NOTE = {
+    "versionadded": "New in",
+    "versionchanged": "Changed in",
+    "deprecated": "Deprecated since",
+}
+_RST_DESCRIBES = re.compile(
+    r"\.\.\s+(?:py:)?(?:function|method|classmethod|staticmethod|class|data|attribute"
+    r"|decorator|decoratormethod|exception|describe|option|cmdoption|envvar)::[ \t]*"
+)
+
+
 def as_read(text: str, source: str) -> str:
     """Inline markup of `source`'s format as a reader sees it rendered: an answer line is
     read, not checked against the file (its quotes keep the docs' exact text)."""
     if source.endswith(RST_SUFFIXES):
-        return rst_inline(text)
+        text = _RST_VERSION.sub(lambda m: f"{_VERSION_NOTE[m[1]]} version {m[2]}.", text)
+        return rst_inline(_RST_DESCRIBES.sub("", text))
     return adoc_inline(text) if is_asciidoc(source) else text
 
 

@@ -31,6 +31,8 @@ _RST_ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
 # ":class:`~a.B`", ":ref:`text <target>`") or a literal (``x``).
 _RST_ROLE = re.compile(r":([\w.+-]+(?::[\w.+-]+)*):`[~!]?([^`<]+?)\s*(?:<[^`>]*>)?`")
 _RST_LITERAL = re.compile(r"``([^`]+)``")
+# A hyperlink with its target inline: `"memoize" <https://…>`_ reads as its text.
+_RST_LINK = re.compile(r"(?<![`:])`([^`<]+?)\s*<[^`>]+>`__?")
 _PROSE_ROLES = {"ref": "", "doc": "", "term": "", "abbr": "", "pep": "PEP ", "rfc": "RFC "}
 
 
@@ -41,8 +43,8 @@ def _role(m: re.Match[str]) -> str:
 
 def rst_inline(text: str) -> str:
     """reStructuredText inline markup as a reader sees it rendered: code roles and
-    literals as `code`, links (`:ref:`, `:doc:`, `:term:`) as their text."""
-    return _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(_role, text))
+    literals as `code`, links (`:ref:`, `:doc:`, `:term:`, `text <url>`_) as their text."""
+    return _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(_role, _RST_LINK.sub(r"\1", text)))
 
 
 def rst_title(text: str) -> str:

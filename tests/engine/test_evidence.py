@@ -177,6 +177,14 @@ def test_the_model_reads_asciidoc_as_rendered_and_other_formats_as_they_are():
     assert as_read(":exc:`KeyError` and linkgit:git-push[1]", "a.rst") == (
         "`KeyError` and linkgit:git-push[1]"
     )
+    # Sphinx (python3.11-doc): a folded answer line reads as the page renders.
+    sphinx = (
+        ".. versionadded:: 3.3 .. data:: PIPE Special value, `like a pipe "
+        "<https://example.org/pipe>`_. .. versionchanged:: 3.9 It is ``-1``."
+    )
+    assert as_read(sphinx, "library/subprocess.rst.txt") == (
+        "New in version 3.3. PIPE Special value, like a pipe. Changed in version 3.9. It is `-1`."
+    )
 
 
 def test_no_sentence_structure_still_gives_bounded_readable_quotes():
