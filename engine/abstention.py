@@ -16,7 +16,7 @@ class Signals:
     similarity: float  # best passage's cosine similarity (retrieval)
     relevance: float  # best evidence sentence's cosine similarity
     coverage: float  # share of the question's content words the passages hold
-    missing: tuple[str, ...]  # the question's rare terms found in no passage
+    missing: tuple[str, ...]  # the question's names found in no passage given to the model
 
     @property
     def confidence(self) -> float:
@@ -40,7 +40,7 @@ def decline_reason(question: str, s: Signals, *, min_confidence: float) -> str:
         return "The question has no words to look for in the docs."
     if s.missing:
         names = ", ".join(f"'{t}'" for t in s.missing[:3])
-        return f"No passage mentions {names}."
+        return f"None of the closest passages mentions {names}."
     if s.confidence < min_confidence:
         return (
             f"No passage answers this closely enough (evidence relevance {s.relevance:.2f}, "

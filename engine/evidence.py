@@ -337,7 +337,7 @@ class EvidenceSet:
     candidates: tuple[Evidence, ...]  # best first
     relevance: float  # the best sentence's relevance: an abstention signal
     coverage: float  # share of the question's content words the passages hold
-    missing: tuple[str, ...]  # rare question terms that occur in no passage
+    missing: tuple[str, ...]  # names of the question that no given passage holds
     texts: tuple[str, ...] = ()  # the passages' texts, for quotes wider than a sentence
 
     def best(self, passage: int | None = None) -> Evidence | None:
@@ -536,7 +536,8 @@ def select_evidence(
 ) -> EvidenceSet:
     """Rank the sentences of the given passages by how well they answer the question:
     one embedding batch (the question and every sentence), then exact-match bonuses.
-    Coverage and missing terms look at `pool` too (all retrieved passages: no cost)."""
+    Coverage looks at `pool` too (all retrieved passages: no cost); missing names only
+    at the given passages, which are all the model reads."""
     cands: list[tuple[int, Sentence]] = []
     for i, p in enumerate(passages):
         units = split_sentences(p.text, rst=p.source.endswith(RST_SUFFIXES))
@@ -547,7 +548,9 @@ def select_evidence(
     hay = [f"{p.title}\n{p.heading}\n{p.text}".lower() for p in [*passages, *pool]]
     # Only names decline when absent: the asker's own numbers ("the box is at 96% disk"),
     # paths and values rank sentences, but the docs need not repeat them (named_terms).
-    missing = tuple(n for n in named_terms(question) if not any(contains(h, n) for h in hay))
+    # A name only a lower-ranked passage holds is no help: the model never reads it.
+    given = hay[: len(passages)]
+    missing = tuple(n for n in named_terms(question) if not any(contains(h, n) for h in given))
     q_stems = stems(question)
     q_low = question.lower()
     found = set().union(*(stems(h) for h in hay)) if hay else set()

@@ -13,7 +13,7 @@ from engine.evidence import RST_SUFFIXES, model_view, unwrap
 from engine.types import Passage, Prompt
 
 # Part of the answer-cache key: bump it when prompting or citation checking changes.
-PROMPT_VERSION = "p26"
+PROMPT_VERSION = "p27"
 
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.

@@ -333,6 +333,23 @@ def test_only_names_decline_when_absent_not_the_askers_own_paths_or_values():
     assert ev.missing == ("GitLab",)
 
 
+def test_a_name_only_a_passage_the_model_never_reads_holds_is_missing():
+    # git-doc: "where in GitHub's repo settings …" found GitHub in the 4th and 5th of six
+    # passages only; the model reads three, so no answer it writes can be about GitHub.
+    class Ones:
+        def embed_documents(self, texts):
+            return np.ones((len(texts), 2)) / np.sqrt(2)
+
+    def ps(*texts):
+        return [Passage(str(i), "c", f"{i}.md", "t", "", (1, 1), t) for i, t in enumerate(texts)]
+
+    given = ps("Reviews are approved on the mailing list.")
+    pool = given + ps("GitHub hosts mirrors of the repository.")
+    question = "where in GitHub's repo settings do I require two approving reviews?"
+    assert select_evidence(question, given, Ones(), pool=pool).missing == ("GitHub",)
+    assert select_evidence(question, pool, Ones(), pool=pool).missing == ()
+
+
 def test_a_sentence_naming_a_specific_the_question_lacks_ranks_first():
     # Near ties on words: the one that names the setting is the answer.
     doc = "A pull can rebase local work or merge it.\n\nSet `pull.rebase` so pull will rebase work."
