@@ -447,21 +447,11 @@ def _markup_between(text: str, span: tuple[int, int], s: Sentence) -> bool:
     if any(_RST_MARKUP.match(line) or _hidden_directive(line) for line in lines):
         return True
     # A section title: the quote would run on into another section ("… git-update-index(1).
-    # CAVEATS ------- The fsmonitor daemon does not …").
+    # CAVEATS ------- The fsmonitor daemon does not …"). Its underline is what `_blocks`
+    # takes for one: a rule right under a line of text.
     return any(_HEADING.match(line) for line in lines) or any(
-        line.strip() and _underline(line, rule) for line, rule in itertools.pairwise(lines)
-    )
-
-
-def _underline(title: str, rule: str) -> bool:
-    """Whether `rule` underlines `title` (Markdown setext, AsciiDoc, reStructuredText):
-    one repeated character, about as long as the title."""
-    r = rule.strip()
-    return (
-        len(r) >= 2
-        and len(set(r)) == 1
-        and r[0] in "=-~^+*#"
-        and abs(len(r) - len(title.strip())) <= 2
+        line.strip() and _RULE.match(rule) and not _ROW.match(rule)
+        for line, rule in itertools.pairwise(lines)
     )
 
 
