@@ -13,18 +13,11 @@ from engine.abstention import decline_reason, signals
 from engine.cache import AnswerCache
 from engine.citations import check_citations, ground
 from engine.errors import ConfigError, GeneratorUnavailable, InvalidQuestion
-from engine.evidence import (
-    Evidence,
-    EvidenceSet,
-    as_read,
-    is_asciidoc,
-    model_view,
-    select_evidence,
-    sentence_lines,
-)
+from engine.evidence import Evidence, EvidenceSet, select_evidence, sentence_lines
 from engine.followups import retrieval_query
 from engine.ports import Generator
 from engine.prompting import PROMPT_VERSION, build_prompt, is_declined, prompt_budget
+from engine.rendering import as_read, is_asciidoc, model_view
 from engine.settings import Settings
 from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent, Turn
 from engine.verify import verify

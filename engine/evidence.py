@@ -18,9 +18,8 @@ import numpy as np
 
 from engine.terms import contains, fact_tokens, named_terms, rare_terms, stems
 from engine.types import Passage
-from knowledge.asciidoc import ADOC_HIDDEN_LINE, adoc_inline
+from knowledge.asciidoc import ADOC_HIDDEN_LINE
 from knowledge.embedding import Embedder
-from knowledge.loaders import rst_inline
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ _RST_LITERAL = re.compile(
 )
 _DOCTEST = re.compile(r"^\s*>>>\s")
 RST_SUFFIXES = (".rst", ".rst.txt")
-ADOC_SUFFIXES = (".txt", ".adoc", ".asciidoc")  # git's docs are AsciiDoc in .txt files
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|no|fig)\.)$", re.I)
 
 
@@ -466,43 +464,6 @@ def _folded(lines: list[str]) -> str:
     """Lines as one line of answer text, without the AsciiDoc lines a reader never sees
     (a list continuation's lone `+`, `ifndef::git-log[]`)."""
     return " ".join(" ".join(ln for ln in lines if not ADOC_HIDDEN_LINE.match(ln)).split())
-
-
-def is_asciidoc(source: str) -> bool:
-    return source.endswith(ADOC_SUFFIXES) and not source.endswith(RST_SUFFIXES)
-
-
-def model_view(text: str, source: str) -> str:
-    """A passage's text as the model reads it in a prompt and as its words are checked
-    against: AsciiDoc without the lines a reader never sees and with its inline markup
-    rendered (a copied `linkgit:git-push[1]` was taken for a citation of passage 1)."""
-    if not is_asciidoc(source):
-        return text
-    return adoc_inline("\n".join(ln for ln in text.split("\n") if not ADOC_HIDDEN_LINE.match(ln)))
-
-
-# Sphinx directives an answer line may fold in, as the page renders them: a version note
-# (".. versionadded:: 3.3" is "New in version 3.3."), and an object's description,
-# which shows its signature (".. function:: rmtree(path)" is "rmtree(path)").
-_RST_VERSION = re.compile(r"\.\.\s+(versionadded|versionchanged|deprecated)::[ \t]*([\w.]+)")
-_VERSION_NOTE = {
-    "versionadded": "New in",
-    "versionchanged": "Changed in",
-    "deprecated": "Deprecated since",
-}
-_RST_DESCRIBES = re.compile(
-    r"\.\.\s+(?:py:)?(?:function|method|classmethod|staticmethod|class|data|attribute"
-    r"|decorator|decoratormethod|exception|describe|option|cmdoption|envvar)::[ \t]*"
-)
-
-
-def as_read(text: str, source: str) -> str:
-    """Inline markup of `source`'s format as a reader sees it rendered: an answer line is
-    read, not checked against the file (its quotes keep the docs' exact text)."""
-    if source.endswith(RST_SUFFIXES):
-        text = _RST_VERSION.sub(lambda m: f"{_VERSION_NOTE[m[1]]} version {m[2]}.", text)
-        return rst_inline(_RST_DESCRIBES.sub("", text))
-    return adoc_inline(text) if is_asciidoc(source) else text
 
 
 def _fold(text: str) -> str:

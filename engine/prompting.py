@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from engine.evidence import RST_SUFFIXES, model_view, unwrap
+from engine.evidence import RST_SUFFIXES, unwrap
+from engine.rendering import model_view
 from engine.types import Passage, Prompt
 
 # Part of the answer-cache key: bump it when prompting or citation checking changes.

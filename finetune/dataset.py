@@ -23,8 +23,9 @@ from engine.evaluation.questions import (
     question_for,
     unanswerable_questions,
 )
-from engine.evidence import RST_SUFFIXES, Sentence, model_view, split_sentences
+from engine.evidence import RST_SUFFIXES, Sentence, split_sentences
 from engine.prompting import DECLINE, build_prompt
+from engine.rendering import model_view
 from engine.types import Passage
 from finetune.config import FinetuneConfig
 

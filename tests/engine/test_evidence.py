@@ -10,13 +10,12 @@ from engine.abstention import Signals, decline_reason
 from engine.evidence import (
     MAX_QUOTE,
     EvidenceSet,
-    as_read,
-    model_view,
     select_evidence,
     sentence_lines,
     split_sentences,
     unwrap,
 )
+from engine.rendering import as_read, model_view
 from engine.terms import fact_tokens, looks_like_other_language, rare_terms
 from engine.types import Answer, Citation, Passage
 from engine.verify import gives_amount, same_sense, verify

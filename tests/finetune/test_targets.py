@@ -3,7 +3,7 @@ verbatim and cited, which the engine's own checks keep."""
 
 from __future__ import annotations
 
-from engine.evidence import model_view
+from engine.rendering import model_view
 from engine.types import Passage
 from engine.verify import verify
 from finetune.dataset import cited_answer
