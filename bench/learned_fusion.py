@@ -34,25 +34,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import machine
 from engine.evaluation import load_questions
 from engine.evaluation.answers import keyword_recall
+from engine.terms import stems
 from knowledge.diversity import collapse
 from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.evaluation import index_beir_corpus, ndcg_at_k, read_jsonl, read_qrels
 from knowledge.fusion import Fusion, fuse
 from knowledge.legs import fts_leg, vector_leg
-from knowledge.query import FILLER, fts_query, words
+from knowledge.query import fts_query
 from knowledge.store import EmbeddingInfo, KnowledgeStore
 from teamkb.config import load_settings
 
 DEPTH = 20
 FEATURES = ["cos", "cos_gap", "vec_rr", "fts_rr", "bm25_rel", "coverage", "title_cov", "both"]
-
-
-def _stem(word: str) -> str:
-    return word.lower()[:5]
-
-
-def content_stems(text: str) -> set[str]:
-    return {_stem(w) for w in words(text) if w.lower() not in FILLER and len(w) > 1}
 
 
 def candidates(table: Any, embedder: Any, question: str) -> list[dict[str, Any]]:
@@ -67,14 +60,14 @@ def candidates(table: Any, embedder: Any, question: str) -> list[dict[str, Any]]
     for rank, r in enumerate(vrows):
         by_id.setdefault(r["id"], {"row": r})
         by_id[r["id"]].update(row=r, vec_rank=rank)
-    q = content_stems(question)
+    q = stems(question)
     top_bm25 = max((float(r["_score"]) for r in frows), default=1.0) or 1.0
     top_cos = max((float(c["row"]["similarity"]) for c in by_id.values()), default=0.0)
     out = []
     for cid, c in by_id.items():
         r = c["row"]
-        body = content_stems(f"{r['title']} {r['heading']} {r['text']}")
-        head = content_stems(f"{r['title']} {r['heading']}")
+        body = stems(f"{r['title']} {r['heading']} {r['text']}")
+        head = stems(f"{r['title']} {r['heading']}")
         cos = float(r["similarity"])
         feats = {
             "cos": cos,
