@@ -69,6 +69,9 @@ class Sentence:
     end: int
     text: str  # exactly passage_text[start:end]
     kind: str = "prose"  # prose | item | row | code
+    # False for a piece of a sentence too long for one quote: a quote may be such a
+    # piece, but never grows onto one ("counterpart).  To force a push to only …").
+    whole: bool = True
 
 
 def split_sentences(text: str, *, rst: bool = False) -> list[Sentence]:
@@ -87,12 +90,12 @@ def split_sentences(text: str, *, rst: bool = False) -> list[Sentence]:
         joined = kind == "prose" and _continued(text[last:start] if last >= 0 else "")
         term = (start, m.end()) if m else (term if joined else None)
         last = end
-        for s, e in _sentences(text, start, end, kind):
+        for s, e, whole in _sentences(text, start, end, kind):
             s, e = _trim(text, s, e)
             if term and s > term[1] and e - term[0] <= MAX_QUOTE:
                 s = term[0]
             if e > s and sum(ch.isalnum() for ch in text[s:e]) >= 3:
-                out.append(Sentence(s, e, text[s:e], kind))
+                out.append(Sentence(s, e, text[s:e], kind, whole))
     return out
 
 
@@ -260,7 +263,8 @@ def _rst_literals(text: str, lines: list[tuple[int, int]]) -> dict[int, int]:
     return out
 
 
-def _sentences(text: str, start: int, end: int, kind: str) -> list[tuple[int, int]]:
+def _sentences(text: str, start: int, end: int, kind: str) -> list[tuple[int, int, bool]]:
+    """(start, end, whether it is a whole unit) of each sentence, row or code window."""
     if kind == "code" or kind == "row":
         return _windows(text, start, end, by_line=kind == "code")
     cuts = [start]
@@ -270,16 +274,17 @@ def _sentences(text: str, start: int, end: int, kind: str) -> list[tuple[int, in
         if not _ABBREV.search(head[-7:]) and not _MARKER_ONLY.match(head):
             cuts.append(m.end())
     cuts.append(end)
-    out: list[tuple[int, int]] = []
+    out: list[tuple[int, int, bool]] = []
     for s, e in itertools.pairwise(cuts):
         out.extend(_windows(text, s, e, by_line=False))
     return out
 
 
-def _windows(text: str, start: int, end: int, *, by_line: bool) -> list[tuple[int, int]]:
+def _windows(text: str, start: int, end: int, *, by_line: bool) -> list[tuple[int, int, bool]]:
     """Bound a unit to MAX_QUOTE characters: whole lines for code, words otherwise (a
-    5,000-character line still gives readable quotes)."""
-    out: list[tuple[int, int]] = []
+    5,000-character line still gives readable quotes). Lines of code are whole units
+    each; a sentence cut between words is not."""
+    out: list[tuple[int, int, bool]] = []
     s = start
     while end - s > MAX_QUOTE:
         window = text[s : s + MAX_QUOTE]
@@ -288,9 +293,9 @@ def _windows(text: str, start: int, end: int, *, by_line: bool) -> list[tuple[in
             cut = max(window.rfind(" "), window.rfind("\t"))
         if cut < MAX_QUOTE // 3:
             cut = MAX_QUOTE
-        out.append((s, s + cut))
+        out.append((s, s + cut, by_line))
         s += cut
-    out.append((s, end))
+    out.append((s, end, by_line or not out))
     return out
 
 
@@ -423,7 +428,8 @@ class EvidenceSet:
             near = [
                 c
                 for c in before[-1:] + after[:1]
-                if max(end, c.sentence.end) - min(start, c.sentence.start) <= MAX_QUOTE
+                if c.sentence.whole
+                and max(end, c.sentence.end) - min(start, c.sentence.start) <= MAX_QUOTE
                 and not _markup_between(text, (start, end), c.sentence)
                 and not any(_overlaps(c, a) for a in avoid)
             ]

@@ -105,9 +105,11 @@ _CHARACTERS = {
 _ATTRIBUTE = re.compile(r"\{(" + "|".join(map(re.escape, _CHARACTERS)) + r")\}")
 # Lines a reader never sees rendered: a preprocessor directive (`ifndef::git-log[]`,
 # `include::diff-options.txt[]`), a list continuation (a lone `+`, which joins the
-# next paragraph to the list item) and an anchor (`[[restrict-with-hooks]]`).
+# next paragraph to the list item), an anchor (`[[restrict-with-hooks]]`) and a
+# comment (`// NEEDSWORK: …`, or a `////` comment block's delimiter line).
 ADOC_HIDDEN_LINE = re.compile(
     r"^\s*(?:(?:ifn?def|ifeval|endif|include)::[^\[\s]*\[[^\]\n]*\]|\+|\[\[[^\]\n]*\]\])[ \t]*$"
+    r"|^//(?!/)[^\n]*$|^/{4,}[ \t]*$"
 )
 
 

@@ -146,6 +146,9 @@ def test_asciidoc_lines_a_reader_never_sees_are_no_quote():
     assert not any("ifndef" in t or "include::" in t for t in got)
     anchored = texts("[[restrict-with-hooks]]\nHow do I use hooks?::\n\tOnly on the server.\n")
     assert anchored == ["How do I use hooks?::\n\tOnly on the server."]
+    # git.txt: "// NEEDSWORK: make it into a usual Boolean environment variable".
+    commented = texts("// NEEDSWORK: make it a Boolean\nIt fetches first.\n////\n// toc\n////\n")
+    assert commented == ["It fetches first."]
 
 
 def test_a_quote_never_grows_across_an_asciidoc_directive_and_its_line_is_rendered():
@@ -428,6 +431,18 @@ def test_a_chunk_that_opens_mid_sentence_gives_no_quote_of_that_tail():
     assert quotes and not any(tail in q for q in quotes), quotes
     whole = f"Admins {tail}\n\nThe password is rotated every 90 days by the platform team.\n"
     assert any(q.sentence.text.startswith("Admins") for q in _evidence([whole]).top(3))
+
+
+def test_a_quote_never_grows_onto_the_tail_of_a_sentence_too_long_for_one():
+    """git-doc's git-push: a 330-character sentence ends in "… their remote
+    counterpart).", and the quote of the sentence after it grew onto that last piece."""
+    long = "Note that the force flag applies to all refs " + "that are pushed here, " * 13
+    text = f"{long}counterpart).  The password is rotated every 90 days.\n"
+    assert len(long) > MAX_QUOTE
+    quote = _evidence([text]).top(1)[0].sentence.text
+    assert quote == "The password is rotated every 90 days.", quote
+    short = "The flag applies to all refs counterpart).  The password is rotated every 90 days."
+    assert _evidence([short]).top(1)[0].sentence.text == short
 
 
 def test_a_line_two_chunks_share_is_shown_with_the_most_context():
