@@ -19,6 +19,7 @@ from engine.ports import Generator
 from engine.prompting import PROMPT_VERSION, build_prompt, is_declined, prompt_budget
 from engine.rendering import as_read, is_asciidoc, model_view
 from engine.settings import Settings
+from engine.terms import contains
 from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent, Turn
 from engine.verify import verify
 from knowledge.asciidoc import adoc_inline
@@ -280,8 +281,25 @@ class Engine:
         return replace(answer, cached=True, timings={"total": time.perf_counter() - t0})
 
     def _abstain(self, run: _Run, notice: str) -> Answer:
-        return self._answer(run, ABSTAIN_TEXT, self._closest(run, run.passages[:3]),
-                            abstained=True, notice=notice)  # fmt: skip
+        closest = self._closest(run, run.passages[:3])
+        naming = self._naming(run, len(closest) + 1)
+        if naming is not None:
+            closest += (naming,)
+            notice = f"{notice} Passage [{naming.n}], ranked lower, does: it is listed too."
+        return self._answer(run, ABSTAIN_TEXT, closest, abstained=True, notice=notice)
+
+    def _naming(self, run: _Run, n: int) -> Citation | None:
+        """For a decline over a name the closest passages lack: the best-ranked other
+        retrieved passage that holds it, with its best lines. It was not enough to
+        answer from (the model never reads it), but the person asking can look: the
+        handbook's "can I just FLUSHALL redis?" has FLUSHALL only in the fifth."""
+        missing = run.evidence.missing
+        for p in run.passages[3:] if missing else ():
+            hay = f"{p.title}\n{p.heading}\n{p.text}"
+            if any(contains(hay.lower(), name) for name in missing):
+                ev = select_evidence(run.request.question, [p], self.embedder)
+                return self._citation(n, p, ev.best())
+        return None
 
     def _closest(self, run: _Run, passages: Sequence[Passage]) -> tuple[Citation, ...]:
         """The closest passages of a decline, each with its best lines, so a person can

@@ -206,8 +206,21 @@ def test_a_fact_in_two_places_is_shown_whole(scripted):
 def test_a_decline_shows_the_best_lines_of_the_closest_passages(scripted):
     answer = scripted("unused").ask("How do I set up a HorizontalPodAutoscaler?")
     assert answer.abstained and not answer.cites_sources
-    assert answer.citations and all(c.quote for c in answer.citations)
+    assert len(answer.citations) == 3 and all(c.quote for c in answer.citations)
     assert_quotes_are_exact(answer)
+
+
+def test_a_decline_over_a_missing_name_also_lists_the_lower_passage_holding_it(scripted):
+    """The runbook's "Never run FLUSHALL" ranks below the three passages the model
+    reads: declined (the model never sees it), but the person asking is shown it."""
+    answer = scripted("unused").ask("FX rates look stale, can I just FLUSHALL redis?")
+    assert answer.abstained and "mentions 'FLUSHALL'" in answer.notice
+    assert not any("FLUSHALL" in c.quote for c in answer.citations[:3])
+    assert len(answer.citations) == 4 and "Passage [4], ranked lower, does" in answer.notice
+    named = answer.citations[3]
+    assert "Never run FLUSHALL" in named.quote
+    a, b = named.quote_lines  # an HTML page: its lines hold the text, tags around it
+    assert "FLUSHALL" in "\n".join((HANDBOOK / named.source).read_text().split("\n")[a - 1 : b])
 
 
 def ask_one_file(
