@@ -267,7 +267,7 @@ class Engine:
                 " ".join(question.lower().split()), " ".join(query.lower().split()), name, version,
                 gen.model if gen else "", gen.adapter if gen else "", PROMPT_VERSION,
                 self.settings.retrieval.k, self.settings.retrieval.min_similarity,
-                self.settings.retrieval.min_confidence,
+                self.settings.retrieval.min_confidence, self.settings.retrieval.quotes,
             )  # fmt: skip
         return _Request(question, query, name, key)
 
