@@ -4,7 +4,7 @@ will not: measured for the README's "Abstention", and the default kept.
     python bench/abstention_signals.py CONFIG.toml:QUESTIONS.jsonl[:COLLECTION] [...]
 
 For every question: the engine's retrieval and evidence (no model), then whether its
-three quotes show the fact ("good": answerable, every answer keyword in the quotes).
+quotes show the fact ("good": answerable, every answer keyword in the quotes).
 Prints each signal's ROC AUC for "good" per set and over all, then, per signal, the
 threshold that maximises the retraining gate's score (fact shown, unanswerable declined,
 answerable not declined, 3 x not confidently wrong) over all sets, and the same with the
@@ -51,7 +51,7 @@ def score_set(spec: str) -> list[Row]:
     for q in load_questions(Path(questions)):
         ps = engine.search(q.question, collection=collection)
         ev = select_evidence(q.question, ps[:3], engine.embedder, pool=ps)
-        quotes = "\n".join(e.sentence.text for e in ev.top(3))
+        quotes = "\n".join(e.sentence.text for e in ev.top(engine.settings.retrieval.quotes))
         best = max((p.similarity for p in ps), default=0.0)
         answerable = q.kind == "answerable"
         rows.append({
