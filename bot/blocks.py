@@ -136,16 +136,25 @@ def quote_block(answer: Answer) -> Block | None:
     `>` line per file line, each quote tagged with its citation number and lines."""
     if not answer.cites_sources:
         return None
-    parts = []
+    parts: list[str] = []
     for c in answer.citations[:MAX_SOURCES]:
         if not c.quote:
             continue
         body = escape(c.quote[:MAX_QUOTE_CHARS])
         lines = [f"&gt; {ln.strip()}" for ln in body.split("\n") if ln.strip()]
-        parts.append(f"[{c.n}] `{escape(c.location)}`\n" + "\n".join(lines))
+        part = f"[{c.n}] `{escape(c.location)}`\n" + "\n".join(lines)
+        # Whole quotes only: a cut one would read as if the docs said less (and could
+        # split an escape like "&gt;"); the sources list still names the rest.
+        if parts and len("\n".join([*parts, part])) > SECTION_CHARS - len(MORE_QUOTES):
+            parts.append(MORE_QUOTES)
+            break
+        parts.append(part)
     if not parts:
         return None
     return _section("\n".join(parts)[:SECTION_CHARS])
+
+
+MORE_QUOTES = "_(more quotes: see the sources)_"
 
 
 def warning(answer: Answer) -> str:

@@ -4,6 +4,7 @@ checks."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -244,3 +245,15 @@ def test_thread_history_only_our_messages_are_the_assistant():
         ("user", "how do I roll back?"), ("assistant", "Run rollback [1]."),
         ("user", "Deploy finished")]  # fmt: skip
     assert len(thread_history(client, "C1", "1.1", "1.5", "UBOT", 2, bot_id="BBOT")) == 2  # type: ignore[arg-type]
+
+
+def test_quotes_that_do_not_fit_slack_are_left_out_whole_not_cut():
+    quote = "\n".join(f"Line {i} of the runbook says to wait > 5 minutes." for i in range(11))
+    cites = tuple(dataclasses.replace(cite(n), quote=quote, quote_lines=(n, n + 10))
+                  for n in range(1, 9))  # fmt: skip
+    blocks = answer_blocks(Answer("q", "Wait [1].", cites), now=NOW)
+    [block] = [b for b in blocks if b["type"] == "section" and "&gt; Line 0" in b["text"]["text"]]
+    text = block["text"]["text"]
+    assert len(text) <= SECTION_CHARS and text.endswith("_(more quotes: see the sources)_")
+    shown = text.count("&gt; Line 0 ")
+    assert 1 <= shown < 8 and text.count("&gt; Line 10 of the runbook") == shown  # each whole
