@@ -129,6 +129,7 @@ def _trim(text: str, budget: int) -> str:
 
 
 MAX_QUOTE_CHARS = 600  # per quote in Slack: the engine's quotes are ~300, this bounds odd ones
+MORE_QUOTES = "_(more quotes: see the sources)_"
 
 
 def quote_block(answer: Answer) -> Block | None:
@@ -152,9 +153,6 @@ def quote_block(answer: Answer) -> Block | None:
     if not parts:
         return None
     return _section("\n".join(parts)[:SECTION_CHARS])
-
-
-MORE_QUOTES = "_(more quotes: see the sources)_"
 
 
 def warning(answer: Answer) -> str:

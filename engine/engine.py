@@ -293,8 +293,8 @@ class Engine:
         retrieved passage that holds it, with its best lines. It was not enough to
         answer from (the model never reads it), but the person asking can look: the
         handbook's "can I just FLUSHALL redis?" has FLUSHALL only in the fifth."""
-        missing = run.evidence.missing
-        for p in run.passages[3:] if missing else ():
+        missing = run.evidence.missing  # names none of the prompt's passages holds
+        for p in run.passages[self.settings.retrieval.prompt_passages :] if missing else ():
             hay = f"{p.title}\n{p.heading}\n{p.text}"
             if any(contains(hay.lower(), name) for name in missing):
                 ev = select_evidence(run.request.question, [p], self.embedder)
