@@ -281,14 +281,16 @@ class Engine:
         return replace(answer, cached=True, timings={"total": time.perf_counter() - t0})
 
     def _abstain(self, run: _Run, notice: str) -> Answer:
-        closest = self._closest(run, run.passages[:3])
-        naming = self._naming(run, len(closest) + 1)
-        if naming is not None:
-            closest += (naming,)
-            notice = f"{notice} Passage [{naming.n}], ranked lower, does: it is listed too."
+        naming = self._naming(run)
+        if naming is None:
+            closest = self._closest(run, run.passages[:3])
+        else:
+            # First, so that no front end trimming a decline's sources can drop it.
+            closest = (naming, *self._closest(run, run.passages[:3], start=2))
+            notice = f"{notice} Passage [1], ranked below the three an answer would rest on, does."
         return self._answer(run, ABSTAIN_TEXT, closest, abstained=True, notice=notice)
 
-    def _naming(self, run: _Run, n: int) -> Citation | None:
+    def _naming(self, run: _Run) -> Citation | None:
         """For a decline over a name the closest passages lack: the best-ranked other
         retrieved passage that holds it, with its best lines. It was not enough to
         answer from (the model never reads it), but the person asking can look: the
@@ -298,15 +300,18 @@ class Engine:
             hay = f"{p.title}\n{p.heading}\n{p.text}"
             if any(contains(hay.lower(), name) for name in missing):
                 ev = select_evidence(run.request.question, [p], self.embedder)
-                return self._citation(n, p, ev.best())
+                return self._citation(1, p, ev.best())
         return None
 
-    def _closest(self, run: _Run, passages: Sequence[Passage]) -> tuple[Citation, ...]:
+    def _closest(
+        self, run: _Run, passages: Sequence[Passage], start: int = 1
+    ) -> tuple[Citation, ...]:
         """The closest passages of a decline, each with its best lines, so a person can
-        still look (the evidence was chosen from these same passages, in this order)."""
+        still look (the evidence was chosen from these same passages, in this order),
+        numbered from `start`."""
         return tuple(
-            self._citation(i, p, run.evidence.best(passage=i - 1))
-            for i, p in enumerate(passages, start=1)
+            self._citation(start + i, p, run.evidence.best(passage=i))
+            for i, p in enumerate(passages)
         )
 
     def _generate(self, gen: Generator, run: _Run) -> Iterator[str]:

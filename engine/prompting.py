@@ -14,7 +14,7 @@ from engine.rendering import model_view
 from engine.types import Passage, Prompt
 
 # Part of the answer-cache key: bump it when prompting or citation checking changes.
-PROMPT_VERSION = "p30"
+PROMPT_VERSION = "p31"
 
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.

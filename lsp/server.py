@@ -264,15 +264,10 @@ class TeamkbServer(LanguageServer):
         return self.trim(answer)
 
     def trim(self, answer: Answer) -> Answer:
-        # Only sources-only answers: a generated text refers to its citations by number,
-        # and so may a decline's notice ("Passage [4], ranked lower, does …").
+        # Only sources-only answers: a generated text refers to its citations by number.
         limit = self.config.max_sources
         if (answer.degraded or answer.abstained) and len(answer.citations) > limit:
-            kept = tuple(
-                c for i, c in enumerate(answer.citations)
-                if i < limit or f"[{c.n}]" in answer.notice
-            )  # fmt: skip
-            return dataclasses.replace(answer, citations=kept)
+            return dataclasses.replace(answer, citations=answer.citations[:limit])
         return answer
 
     async def cached_answer(self, question: str, collection: str | None = None) -> Answer | None:

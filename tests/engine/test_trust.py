@@ -214,12 +214,13 @@ def test_a_decline_shows_the_best_lines_of_the_closest_passages(scripted):
 
 def test_a_decline_over_a_missing_name_also_lists_the_lower_passage_holding_it(scripted):
     """The runbook's "Never run FLUSHALL" ranks below the three passages the model
-    reads: declined (the model never sees it), but the person asking is shown it."""
+    reads: declined (the model never sees it), but the person asking is shown it first."""
     answer = scripted("unused").ask("FX rates look stale, can I just FLUSHALL redis?")
     assert answer.abstained and "mentions 'FLUSHALL'" in answer.notice
-    assert not any("FLUSHALL" in c.quote for c in answer.citations[:3])
-    assert len(answer.citations) == 4 and "Passage [4], ranked lower, does" in answer.notice
-    named = answer.citations[3]
+    assert not any("FLUSHALL" in c.quote for c in answer.citations[1:])
+    assert len(answer.citations) == 4 and "Passage [1], ranked below" in answer.notice
+    assert [c.n for c in answer.citations] == [1, 2, 3, 4]
+    named = answer.citations[0]  # first: a front end trimming the sources keeps it
     assert "Never run FLUSHALL" in named.quote
     a, b = named.quote_lines  # an HTML page: its lines hold the text, tags around it
     assert "FLUSHALL" in "\n".join((HANDBOOK / named.source).read_text().split("\n")[a - 1 : b])

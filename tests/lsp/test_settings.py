@@ -71,17 +71,13 @@ def test_settings_compare_by_value():
     assert BASE.merged({"maxSources": 4}) != BASE
 
 
-def test_a_decline_keeps_the_passage_its_notice_points_at(tmp_path):
-    """maxSources trims a sources-only answer, but never the passage a decline's notice
-    names ("Passage [4], ranked lower, does: it is listed too.")."""
-    from engine.types import Answer, Citation
+def test_the_editor_keeps_the_passage_naming_what_a_decline_missed(search_engine, tmp_path):
+    """maxSources (3) trims a decline's sources; the lower passage holding the name the
+    question asked about comes first, so the editor still shows it."""
     from lsp.server import TeamkbServer
     from tests.conftest import make_settings
 
-    server = TeamkbServer(make_settings(tmp_path))
-    cites = tuple(Citation(n, f"{n}.md", "t", "h", (1, 2), None) for n in range(1, 5))
-    notice = "None of the closest passages mentions 'FLUSHALL'. Passage [4], ranked lower, does."
-    declined = Answer("q", "The docs don't cover this.", cites, abstained=True, notice=notice)
-    assert [c.n for c in server.trim(declined).citations] == [1, 2, 3, 4]
-    plain = Answer("q", "The docs don't cover this.", cites, abstained=True, notice="No passage.")
-    assert [c.n for c in server.trim(plain).citations] == [1, 2, 3]
+    answer = search_engine.ask("FX rates look stale, can I just FLUSHALL redis?")
+    assert answer.abstained and len(answer.citations) == 4
+    shown = TeamkbServer(make_settings(tmp_path)).trim(answer).citations
+    assert len(shown) == 3 and "Never run FLUSHALL" in shown[0].quote
