@@ -28,7 +28,7 @@ from bench._common import machine
 from engine import build_engine
 from engine.abstention import decline_reason, signals
 from engine.evaluation import load_questions
-from engine.evaluation.answers import fact_shown
+from engine.evaluation.answers import Summary, fact_shown
 from engine.evidence import select_evidence
 from teamkb.config import load_settings
 
@@ -76,10 +76,17 @@ def tally(rows: list[Row], signal: Callable[[Row], float], t: float) -> dict[str
 
 
 def gate(rows: list[Row], c: dict[str, int]) -> float:
+    """The retraining gate's own score (`Summary.score`) of these counts."""
     answerable = sum(r["answerable"] for r in rows)
     unanswerable = len(rows) - answerable
-    shown = c["fact"] / answerable + c["declined_correctly"] / max(unanswerable, 1)
-    return (shown + 1 - c["declined_wrongly"] / answerable + 3 * (1 - c["wrong"] / len(rows))) / 6
+    return Summary(
+        config="", questions=len(rows), recall_at_5=None, keyword_recall=None,
+        citation_precision=None, citation_validity=None,
+        abstention_accuracy=c["declined_correctly"] / unanswerable if unanswerable else None,
+        false_abstention=c["declined_wrongly"] / answerable, latency_p50_s=0.0,
+        latency_p95_s=0.0, tokens_per_answer=0.0, fact_shown=c["fact"] / answerable,
+        confidently_wrong=c["wrong"] / len(rows),
+    ).score  # fmt: skip
 
 
 def best_threshold(rows: list[Row], signal: Callable[[Row], float]) -> float:

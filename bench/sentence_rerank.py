@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine
 from engine import build_engine
-from engine import evidence as ev_module
 from engine.evaluation import load_questions
 from engine.evaluation.answers import fact_shown
+from engine.evidence import RANK_PENALTY, select_evidence
 from engine.types import Passage
 from knowledge.embedding import Embedder
 from teamkb.config import load_settings
@@ -32,14 +32,11 @@ def orders(
     question: str, passages: list[Passage], embedder: Embedder, ks: list[int]
 ) -> dict[str, list[int]]:
     """Each candidate order of the passages' indexes, by name."""
-    penalty, ev_module.RANK_PENALTY = ev_module.RANK_PENALTY, 0.0
-    try:
-        ev = ev_module.select_evidence(question, passages, embedder, pool=passages)
-    finally:
-        ev_module.RANK_PENALTY = penalty
+    ev = select_evidence(question, passages, embedder, pool=passages)
     best: dict[int, float] = {}
-    for e in ev.candidates:  # best first: the first score seen is each passage's best
-        best.setdefault(e.passage, e.score)
+    for e in ev.candidates:  # the retrieval-rank penalty taken back out of each score
+        score = e.score + RANK_PENALTY * e.passage
+        best[e.passage] = max(best.get(e.passage, float("-inf")), score)
     hybrid = list(range(len(passages)))
     by_sentence = sorted(hybrid, key=lambda i: -best.get(i, float("-inf")))
     out = {"hybrid": hybrid, "best sentence": by_sentence}

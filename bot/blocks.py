@@ -138,6 +138,7 @@ def quote_block(answer: Answer) -> Block | None:
     if not answer.cites_sources:
         return None
     parts: list[str] = []
+    size = -1  # the joined length so far (no newline before the first part)
     for c in answer.citations[:MAX_SOURCES]:
         if not c.quote:
             continue
@@ -146,10 +147,11 @@ def quote_block(answer: Answer) -> Block | None:
         part = f"[{c.n}] `{escape(c.location)}`\n" + "\n".join(lines)
         # Whole quotes only: a cut one would read as if the docs said less (and could
         # split an escape like "&gt;"); the sources list still names the rest.
-        if parts and len("\n".join([*parts, part])) > SECTION_CHARS - len(MORE_QUOTES):
+        if parts and size + 1 + len(part) > SECTION_CHARS - len(MORE_QUOTES):
             parts.append(MORE_QUOTES)
             break
         parts.append(part)
+        size += 1 + len(part)
     if not parts:
         return None
     return _section("\n".join(parts)[:SECTION_CHARS])
