@@ -268,8 +268,15 @@ class Engine:
                 gen.model if gen else "", gen.adapter if gen else "", PROMPT_VERSION,
                 self.settings.retrieval.k, self.settings.retrieval.min_similarity,
                 self.settings.retrieval.min_confidence, self.settings.retrieval.quotes,
+                *self._ranking(),
             )  # fmt: skip
         return _Request(question, query, name, key)
+
+    def _ranking(self) -> tuple[str, ...]:
+        """What changes the ranking beyond the index version: a re-ranker and its depth
+        (none adds nothing, so answers cached before re-rankers existed still hit)."""
+        r = self.settings.retrieval
+        return (r.reranker, str(r.rerank_depth)) if r.reranker else ()
 
     def _from_cache(self, request: _Request, t0: float) -> Answer | None:
         if self.cache is None or request.cache_key is None:

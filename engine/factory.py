@@ -12,6 +12,7 @@ from engine.errors import ConfigError
 from engine.ports import Generator
 from engine.settings import Settings
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
+from knowledge.rerank import CrossEncoderReranker
 from knowledge.store import EmbeddingInfo, KnowledgeStore
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,17 @@ def build_generator(settings: Settings) -> Generator | None:
     )
 
 
+def build_embedder(settings: Settings) -> Embedder:
+    """The packaged all-MiniLM-L6-v2, or the team's own model from a local folder."""
+    path = settings.retrieval.embedding_model
+    if path and not (Path(path) / "config.json").is_file():
+        raise ConfigError(
+            f"retrieval.embedding_model: {path} is not a sentence-transformers model folder "
+            '(it has no config.json). Set it to "" for the packaged all-MiniLM-L6-v2.'
+        )
+    return SentenceTransformerEmbedder(path or None)
+
+
 def build_engine(
     settings: Settings,
     *,
@@ -70,9 +82,9 @@ def build_engine(
     """An engine from settings. Pass `embedder` and `store` of a running engine to build
     another one over the same parts (a different generator, say) without reloading them."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    embedder = embedder or SentenceTransformerEmbedder()
+    r = settings.retrieval
+    embedder = embedder or build_embedder(settings)
     if store is None:
-        r = settings.retrieval
         store = KnowledgeStore(
             settings.index_location,
             embedding=EmbeddingInfo(embedder.name, embedder.dim),
@@ -82,6 +94,8 @@ def build_engine(
             drop_filler=r.drop_filler,
             fts_tokenizer=r.fts_tokenizer,
             storage_options=settings.storage_options,
+            reranker=CrossEncoderReranker(r.reranker) if r.reranker else None,
+            rerank_depth=r.rerank_depth,
         )
     if generator is None and with_generator:
         generator = build_generator(settings)

@@ -64,6 +64,13 @@ class RetrievalSettings:
     # (knowledge.query). Level on English sets but one git-doc fact fewer, so an option.
     fts_tokenizer: FtsTokenizer = "simple"
     chunk_chars: int = 900
+    # A sentence-transformers cross-encoder in a local folder (never fetched): the best
+    # `rerank_depth` fused candidates are put in its order. Empty: none (knowledge.rerank).
+    reranker: str = ""
+    rerank_depth: int = 20
+    # A sentence-transformers embedding model in a local folder instead of the packaged
+    # all-MiniLM-L6-v2; changing it means indexing again (the index records its model).
+    embedding_model: str = ""
 
     def fusion_config(self) -> Fusion:
         return Fusion(

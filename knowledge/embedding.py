@@ -7,6 +7,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,7 +39,7 @@ class SentenceTransformerEmbedder:
         self, model_path: str | None = None, *, batch_size: int = 32, device: str = "cpu"
     ) -> None:
         self.model_path = model_path or default_model_path()
-        self.name = "all-MiniLM-L6-v2" if model_path is None else model_path
+        self.name = "all-MiniLM-L6-v2" if model_path is None else Path(model_path).name
         self.batch_size = batch_size
         self.device = device
         self._model: Any = None

@@ -80,3 +80,14 @@ class ObjectStoreDenied(KnowledgeError):
         )
         self.uri = uri
         self.variable = variable
+
+
+class RerankerUnavailable(KnowledgeError):
+    """The configured re-ranker folder cannot be loaded as a cross-encoder."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"The re-ranker at {path} cannot be used: {reason}. Fix `retrieval.reranker` "
+            'in teamkb.toml, or set it to "" to search without one.'
+        )
+        self.path = path

@@ -22,6 +22,7 @@ from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError
 from knowledge.fusion import DEFAULT_FUSION, Fusion
 from knowledge.query import FtsTokenizer
+from knowledge.rerank import Reranker
 from knowledge.store import EmbeddingInfo, KnowledgeStore, SearchMode
 
 log = logging.getLogger(__name__)
@@ -145,18 +146,23 @@ def evaluate_beir(
     collapse_threshold: float = DEFAULT_THRESHOLD,
     drop_filler: bool = False,
     fts_tokenizer: FtsTokenizer = "simple",
+    reranker: Reranker | None = None,
+    rerank_depth: int = 20,
 ) -> list[RetrievalScores]:
-    """Index `folder` into a scratch table (reused while the corpus is unchanged) and
-    score each mode over the judged queries."""
+    """Index `folder` into a scratch table (reused while the corpus and the embedding
+    model are unchanged) and score each mode over the judged queries."""
     corpus, queries_path, qrels_path = _beir_files(folder)
     digest = hashlib.sha1(corpus.read_bytes()).hexdigest()[:16]
+    model = "" if embedder.name == "all-MiniLM-L6-v2" else f"-{embedder.name}"
     store = KnowledgeStore(
-        str(scratch / f"{folder.name}-{digest}"),
+        str(scratch / f"{folder.name}-{digest}{model}"),
         embedding=EmbeddingInfo(embedder.name, embedder.dim),
         fusion=fusion,
         collapse_threshold=collapse_threshold,
         drop_filler=drop_filler,
         fts_tokenizer=fts_tokenizer,
+        reranker=reranker,
+        rerank_depth=rerank_depth,
     )
     beir = store.collection("beir")
     if beir.published_version() is None:

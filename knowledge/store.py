@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from knowledge import legs
+from knowledge.chunking import HEADING_SEP
 from knowledge.diversity import DEFAULT_THRESHOLD, collapse
 from knowledge.documents import Chunk, Passage
 from knowledge.errors import (
@@ -39,6 +40,7 @@ from knowledge.fusion import DEFAULT_FUSION, Fusion
 from knowledge.legs import PASSAGE_COLUMNS
 from knowledge.locking import TABLE_PREFIX, collection_lock
 from knowledge.query import FtsTokenizer, fts_query, has_content
+from knowledge.rerank import Reranker, rerank
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,8 @@ class KnowledgeStore:
         drop_filler: bool = False,
         fts_tokenizer: FtsTokenizer = "simple",
         storage_options: Mapping[str, str] | None = None,
+        reranker: Reranker | None = None,
+        rerank_depth: int = 20,
     ) -> None:
         self.uri = uri
         self.embedding = embedding
@@ -191,6 +195,10 @@ class KnowledgeStore:
         self.collapse_threshold = collapse_threshold
         self.drop_filler = drop_filler
         self.fts_tokenizer = fts_tokenizer
+        # A cross-encoder puts the best `rerank_depth` candidates in its order (none by
+        # default: knowledge.rerank says why).
+        self.reranker = reranker
+        self.rerank_depth = rerank_depth
         self.db = connect(uri, storage_options)
         self._collections: dict[str, Collection] = {}
         self._lock = threading.Lock()
@@ -361,8 +369,9 @@ class Collection:
         store = self.store
         words = fts_query(text, drop_filler=store.drop_filler)
         where = _like_prefix(path_prefix) if path_prefix else None
-        # Fetch beyond k so that collapsing near-copies still leaves k passages.
-        depth = max(k, store.fusion.candidates)
+        # Fetch beyond k so that collapsing near-copies still leaves k passages, and as
+        # deep as the re-ranker reads.
+        depth = max(k, store.fusion.candidates, store.rerank_depth if store.reranker else 0)
         hits: list[tuple[dict[str, Any], float]]
         if mode == "hybrid":
             if vector is None:
@@ -378,9 +387,14 @@ class Collection:
             hits = [(r, float(r["_score"])) for r in rows]
         else:
             raise ValueError(f"unknown search mode {mode!r}")
+        keep = max(k, store.rerank_depth) if store.reranker else k
         if store.collapse_threshold < 1.0:
-            hits = collapse(hits, lambda h: str(h[0]["text"]), limit=k,
+            hits = collapse(hits, lambda h: str(h[0]["text"]), limit=keep,
                             threshold=store.collapse_threshold)  # fmt: skip
+        if store.reranker is not None:
+            rows = [r for r, _ in hits]
+            texts = [_rerank_text(r) for r in rows]
+            hits = rerank(store.reranker, text, rows, texts, store.rerank_depth)
         return [_passage(r, score=s, similarity=r["similarity"]) for r, s in hits[:k]]
 
     def nearest(self, vector: np.ndarray, *, k: int = 8) -> list[Passage]:
@@ -396,6 +410,12 @@ class Collection:
         if table is None:
             table = self.store._create(self.name)
         return CollectionWriter(self, table)
+
+
+def _rerank_text(row: dict[str, Any]) -> str:
+    """What a re-ranker reads of a passage: what is embedded (title › heading, text)."""
+    context = HEADING_SEP.join(t for t in (row["title"], row["heading"]) if t)
+    return f"{context}\n{row['text']}" if context else str(row["text"])
 
 
 def _tokenizer(index: Any) -> str:

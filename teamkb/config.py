@@ -117,6 +117,25 @@ def _generator(
     )
 
 
+def _retrieval(
+    data: Mapping[str, Any], env: Mapping[str, str], rel: Callable[[str], str]
+) -> RetrievalSettings:
+    """Model folders in teamkb.toml are relative to its folder, from the environment
+    to the working folder."""
+    values = dict(data)
+    for key in ("reranker", "embedding_model"):
+        if values.get(key):
+            values[key] = rel(values[key])
+    retrieval = _section(RetrievalSettings, values, env, "RETRIEVAL")
+    return dataclasses.replace(
+        retrieval,
+        reranker=str(Path(retrieval.reranker).resolve()) if retrieval.reranker else "",
+        embedding_model=(
+            str(Path(retrieval.embedding_model).resolve()) if retrieval.embedding_model else ""
+        ),
+    )
+
+
 def _collections(data: Mapping[str, Any], rel: Callable[[str], str]) -> dict[str, Any]:
     collections = {}
     for name, c in (data or {}).items():
@@ -193,7 +212,7 @@ def load_settings(
         index_uri=rel(index_uri) if index_uri else "",
         default_collection=top.default_collection,
         collections=_collections(data.get("collections") or {}, rel),
-        retrieval=_section(RetrievalSettings, data.get("retrieval", {}), env, "RETRIEVAL"),
+        retrieval=_retrieval(data.get("retrieval", {}), env, rel),
         generator=_generator(data.get("generator", {}), env, rel),
         answer_cache=top.answer_cache,
         max_question_chars=top.max_question_chars,

@@ -45,19 +45,24 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     if bad:
         print(f"teamkb: unknown mode(s) {', '.join(bad)}: use hybrid, vector, fts", file=sys.stderr)
         return 2
+    r = settings.retrieval
+    if r.reranker:  # the figures are the re-ranker's: say so beside them
+        print(f"re-ranking the best {r.rerank_depth} with {Path(r.reranker).name}",
+              file=sys.stderr)  # fmt: skip
     if args.questions:
         return _run_questions(args, settings, modes)
     return _run_beir(args, settings, modes)
 
 
 def _run_beir(args: argparse.Namespace, settings: Settings, modes: list[str]) -> int:
-    from knowledge.embedding import SentenceTransformerEmbedder
+    from engine.factory import build_embedder
     from knowledge.evaluation import evaluate_beir
+    from knowledge.rerank import CrossEncoderReranker
 
     r = settings.retrieval
     results = evaluate_beir(
         args.beir,
-        embedder=SentenceTransformerEmbedder(),
+        embedder=build_embedder(settings),
         scratch=settings.home / "eval",
         modes=modes,  # type: ignore[arg-type]
         progress=lambda msg: print(msg, file=sys.stderr),
@@ -65,6 +70,8 @@ def _run_beir(args: argparse.Namespace, settings: Settings, modes: list[str]) ->
         collapse_threshold=r.collapse_threshold,
         drop_filler=r.drop_filler,
         fts_tokenizer=r.fts_tokenizer,
+        reranker=CrossEncoderReranker(r.reranker) if r.reranker else None,
+        rerank_depth=r.rerank_depth,
     )
     if args.json:
         out = [r.to_json() for r in results]
