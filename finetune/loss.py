@@ -35,6 +35,11 @@ def completion_loss(model: Any, batch: dict[str, Any], num_items: Any = None) ->
         use_cache=False,
     )
     logits = out.logits  # (batch, len(keep), vocab)
+    if logits.size(1) != keep.numel():
+        # Unsloth's fast forward for Llama-style models (Llama, Mistral, Qwen) ignores a
+        # tensor `logits_to_keep` and returns every position (seen on an H200); Gemma 3's
+        # honours it. Pick the kept positions here, so both train the same loss.
+        logits = logits[:, keep]
     targets = labels[:, keep + 1]
     total = F.cross_entropy(
         logits.float().reshape(-1, logits.size(-1)),

@@ -153,3 +153,29 @@ def _to_gguf(name: str, data: np.ndarray, n_head: int, n_kv: int) -> np.ndarray:
     if name.endswith("k_proj.weight"):
         return permute_qk(data, n_kv)
     return data
+
+
+def make_tiny_gemma3(tiny_hf: Path, out_dir: Path, *, seed: int = 0) -> Path:
+    """A tiny random Gemma 3 text model (what `gguf_to_hf` makes of the packaged Gemma 3
+    270M: tied embeddings, one KV head, five sliding-window layers and a full one) with
+    the tiny Llama's tokenizer. Unsloth takes another path for Gemma 3 than for Llama."""
+    import json
+    import shutil
+
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for f in tiny_hf.iterdir():
+        if "token" in f.name or f.name.endswith(".model"):
+            shutil.copy(f, out_dir / f.name)
+    vocab = json.loads((tiny_hf / "config.json").read_text())["vocab_size"]
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(
+        vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=6,
+        num_attention_heads=4, num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16,
+        sliding_window=512, max_position_embeddings=4096, tie_word_embeddings=True,
+        bos_token_id=1, eos_token_id=2, pad_token_id=0,
+    )  # fmt: skip
+    Gemma3ForCausalLM(config).save_pretrained(out_dir)
+    return out_dir

@@ -240,13 +240,19 @@ def test_llama_cpp_with_exported_lora_matches_peft(tiny, tmp_path: Path):
 
 
 @pytest.mark.gpu
-def test_unsloth_path_on_cuda(tiny, tmp_path: Path):
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+def test_unsloth_path_on_cuda(tiny, tmp_path: Path, arch: str):
+    """Unsloth patches Llama-style models and Gemma 3 differently: the Llama path ignores
+    `logits_to_keep` (finetune.loss copes), Gemma 3 is the real base's architecture."""
     from finetune.train import cuda_available, train_lora
 
     if not cuda_available():
         pytest.skip("needs a CUDA GPU")
     from finetune.dataset import Example
+    from tests.fakes.tiny import make_tiny_gemma3
 
+    base = tiny.hf_dir if arch == "llama" else make_tiny_gemma3(tiny.hf_dir, tmp_path / "g3")
     ex = Example("e", "cited", "q?", "Question: q?\nAnswer:", " A [1].\n")
-    res = train_lora(tiny.hf_dir, [ex] * 8, [ex], _cfg(tiny), tmp_path)
+    res = train_lora(base, [ex] * 8, [ex], _cfg(tiny, base_model=str(base)), tmp_path / "out")
     assert res.device == "cuda" and (res.adapter_dir / "adapter_config.json").exists()
+    assert res.steps == 8 and res.best_val_loss is not None

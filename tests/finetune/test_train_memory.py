@@ -43,6 +43,30 @@ def test_completion_only_loss_equals_masked_full_sequence_loss(tiny: TinyModel):
     assert torch.allclose(g_full, g_ours, atol=1e-6)
 
 
+def test_a_forward_that_ignores_logits_to_keep_gives_the_same_loss(tiny: TinyModel):
+    """Unsloth's fast Llama forward returns every position whatever `logits_to_keep`
+    says (seen on an H200: "Expected input batch_size (27) to match target batch_size
+    (8)"); the loss must not depend on which forward the model has."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny.hf_dir), dtype=torch.float32)
+
+    class EveryPosition(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self, logits_to_keep=None, **kwargs):
+            return self.inner(**kwargs)
+
+    batch = _batch(torch)
+    full = model(**batch).loss
+    ours, learnt = completion_loss(EveryPosition(), batch)
+    assert int(learnt) == 4 + 6
+    assert abs(float(ours.detach()) - float(full.detach())) < 1e-5
+
+
 def test_memory_estimate_refuses_a_run_far_too_large(tiny: TinyModel):
     shape = ModelShape.of(tiny.hf_dir)
     cfg = FinetuneConfig(micro_batch_size=4096, max_seq_tokens=8192)
