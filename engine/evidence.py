@@ -19,6 +19,7 @@ import numpy as np
 from engine.terms import contains, fact_tokens, named_terms, rare_terms, stems
 from engine.types import Passage
 from knowledge.asciidoc import ADOC_HIDDEN_LINE
+from knowledge.documents import document_name
 from knowledge.embedding import Embedder
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,13 @@ _RST_LITERAL = re.compile(
 )
 _DOCTEST = re.compile(r"^\s*>>>\s")
 RST_SUFFIXES = (".rst", ".rst.txt")
+
+
+def is_rst(source: str) -> bool:
+    """Whether a source is reStructuredText (gzipped or not)."""
+    return document_name(source).endswith(RST_SUFFIXES)
+
+
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|no|fig)\.)$", re.I)
 
 
@@ -497,7 +505,7 @@ def select_evidence(
     at the given passages, which are all the model reads."""
     cands: list[tuple[int, Sentence]] = []
     for i, p in enumerate(passages):
-        units = split_sentences(p.text, rst=p.source.endswith(RST_SUFFIXES))
+        units = split_sentences(p.text, rst=is_rst(p.source))
         if units and _fragment(p.text, units[0]):
             units = units[1:]
         cands += [(i, s) for s in units[:MAX_PER_PASSAGE]]

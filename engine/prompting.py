@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from engine.evidence import RST_SUFFIXES, unwrap
+from engine.evidence import is_rst, unwrap
 from engine.rendering import model_view
 from engine.types import Passage, Prompt
 
@@ -73,7 +73,7 @@ def quote(text: str, *, rst: bool = False, source: str = "") -> str:
 
 
 def quoted(p: Passage) -> str:
-    return quote(p.text, rst=p.source.endswith(RST_SUFFIXES), source=p.source)
+    return quote(p.text, rst=is_rst(p.source), source=p.source)
 
 
 def passage_header(n: int, p: Passage) -> str:

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import re
 
-from engine.evidence import RST_SUFFIXES
+from engine.evidence import is_rst
 from knowledge.asciidoc import ADOC_HIDDEN_LINE, adoc_inline
+from knowledge.documents import document_name
 from knowledge.loaders import rst_inline
 
 ADOC_SUFFIXES = (".txt", ".adoc", ".asciidoc")  # git's docs are AsciiDoc in .txt files
 
 
 def is_asciidoc(source: str) -> bool:
-    return source.endswith(ADOC_SUFFIXES) and not source.endswith(RST_SUFFIXES)
+    name = document_name(source)
+    return name.endswith(ADOC_SUFFIXES) and not is_rst(name)
 
 
 def model_view(text: str, source: str) -> str:
@@ -50,7 +52,7 @@ _RST_DESCRIBES = re.compile(
 def as_read(text: str, source: str) -> str:
     """Inline markup of `source`'s format as a reader sees it rendered: an answer line is
     read, not checked against the file (its quotes keep the docs' exact text)."""
-    if source.endswith(RST_SUFFIXES):
+    if is_rst(source):
         text = _RST_VERSION.sub(lambda m: f"{_VERSION_NOTE[m[1]]} version {m[2]}.", text)
         return rst_inline(_RST_DESCRIBES.sub("", text))
     return adoc_inline(text) if is_asciidoc(source) else text

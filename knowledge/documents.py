@@ -39,6 +39,12 @@ class Chunk:
     updated_at: str  # ISO 8601 modification time of the source file
 
 
+def document_name(source: str) -> str:
+    """The name a document is read as: Debian gzips its larger docs (`run.md.gz` is
+    Markdown, `git-log.txt.gz` AsciiDoc), and teamkb reads them as they are."""
+    return source[: -len(".gz")] if source.lower().endswith(".gz") else source
+
+
 def location(source: str, lines: tuple[int, int]) -> str:
     """`path:start-end` (or `path:line`): how every front end names a passage's place."""
     start, end = lines

@@ -6,8 +6,10 @@ PDFs have no stable lines: their span is the page range instead.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import yaml
 
 from knowledge.asciidoc import adoc_inline, asciidoc_headings, is_markup
-from knowledge.documents import LoadedDoc, Section
+from knowledge.documents import LoadedDoc, Section, document_name
 from knowledge.errors import LoadError
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ def rst_title(text: str) -> str:
 
 def _read_text(path: Path, rel: str) -> str:
     try:
-        data = path.read_bytes()
+        data = _gunzip(path, rel) if path.name.lower().endswith(".gz") else path.read_bytes()
     except OSError as exc:
         raise LoadError(rel, f"cannot read file ({exc.strerror or exc})") from exc
     if not data.strip():
@@ -67,6 +69,25 @@ def _read_text(path: Path, rel: str) -> str:
     except UnicodeDecodeError as exc:
         raise LoadError(rel, f"not valid UTF-8 text (byte {exc.start})") from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _gunzip(path: Path, rel: str) -> bytes:
+    """A gzipped document's text, read no further than MAX_FILE_BYTES: a small file may
+    unpack to gigabytes."""
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise LoadError(rel, f"not a readable gzip file ({exc})") from exc
+    if len(data) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES / (1024 * 1024)
+        raise LoadError(rel, f"unpacks to more than {limit:g} MiB")
+    return data
+
+
+def _stem(rel: str) -> str:
+    """A file's name without its suffixes, a title of last resort (`run` of `run.md.gz`)."""
+    return Path(document_name(rel)).stem
 
 
 def _sections_from_headings(
@@ -166,7 +187,7 @@ def load_markdown(path_str: str, rel: str) -> LoadedDoc:
     title = str(meta.get("title") or "").strip()
     if not title:
         h1 = [t for _, lv, t, _ in headings if lv == 1]
-        title = h1[0] if h1 else Path(rel).stem.replace("-", " ").replace("_", " ")
+        title = h1[0] if h1 else _stem(rel).replace("-", " ").replace("_", " ")
     return _finish(rel, title, sections)
 
 
@@ -206,7 +227,7 @@ def load_rst(path_str: str, rel: str) -> LoadedDoc:
         headings.append((i, styles.index(style) + 1, title, span))
         i += span
     sections = _sections_from_headings(lines, headings)
-    title = headings[0][2] if headings else Path(rel).stem
+    title = headings[0][2] if headings else _stem(rel)
     return _finish(rel, title, sections)
 
 
@@ -288,7 +309,7 @@ def load_html(path_str: str, rel: str) -> LoadedDoc:
     sections = _HtmlWalk().walk(root)
     if not title:
         h1 = root.find("h1")
-        title = h1.get_text(" ", strip=True) if h1 else Path(rel).stem
+        title = h1.get_text(" ", strip=True) if h1 else _stem(rel)
     return _finish(rel, title, sections)
 
 
@@ -305,7 +326,7 @@ def load_text(path_str: str, rel: str) -> LoadedDoc:
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     # An AsciiDoc fragment meant for inclusion (`diff-options.txt`) opens with a comment
     # or a directive: its file name says more than that line.
-    title = top or (first if first and not is_markup(first) else Path(rel).stem)
+    title = top or (first if first and not is_markup(first) else _stem(rel))
     # A title is read, in citations and in the embedded text: git-credential-cache--daemon(1),
     # not git-credential-cache{litdd}daemon(1).
     return _finish(rel, adoc_inline(title)[:120], sections)
@@ -327,7 +348,7 @@ def load_pdf(path_str: str, rel: str) -> LoadedDoc:
             sections.append(Section((f"Page {i}",), body, i, i))
     if not sections:
         raise LoadError(rel, "PDF has no extractable text (scanned images need OCR first)")
-    return _finish(rel, title or Path(rel).stem, sections)
+    return _finish(rel, title or _stem(rel), sections)
 
 
 def _finish(rel: str, title: str, sections: list[Section]) -> LoadedDoc:
@@ -357,11 +378,13 @@ COMPOUND = {".rst.txt": load_rst, ".md.txt": load_markdown}
 
 
 def _loader_for(path: Path) -> Loader | None:
-    name = path.name.lower()
+    name = document_name(path.name.lower())
     for suffix, loader in COMPOUND.items():
         if name.endswith(suffix):
             return loader
-    return LOADERS.get(path.suffix.lower())
+    found = LOADERS.get(Path(name).suffix)
+    # pypdf reads the file itself; a gzipped PDF is rare enough to leave out.
+    return None if found is load_pdf and name != path.name.lower() else found
 
 
 def supported(path: Path) -> bool:
@@ -372,7 +395,8 @@ def load_document(path: Path, rel: str) -> LoadedDoc:
     """Load one file; raises LoadError with a reason a user can act on."""
     loader = _loader_for(path)
     if loader is None:
-        raise LoadError(rel, f"unsupported file type '{path.suffix}'")
+        kind = "".join(Path(path.name).suffixes[-2:]) if path.suffix == ".gz" else path.suffix
+        raise LoadError(rel, f"unsupported file type '{kind}'")
     check_size(path, rel)
     return loader(str(path), rel)
 

@@ -16,6 +16,8 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 
+from knowledge.documents import document_name
+
 # Written by every Sphinx HTML build (the intersphinx inventory, the search index).
 _MARKERS = frozenset({"objects.inv", "searchindex.js"})
 SOURCES_DIR = "_sources"
@@ -33,16 +35,18 @@ def is_build(filenames: Collection[str]) -> bool:
 def left_out(path: Path, build: Path) -> str:
     """Why the file `path` inside the Sphinx build rooted at `build` is not indexed, or
     '' when it is."""
-    if path.suffix.lower() not in (".html", ".htm"):
+    page = Path(document_name(path.name))  # Debian gzips large pages: `changelog.html.gz`
+    if page.suffix.lower() not in (".html", ".htm"):
         return ""
     rel = path.relative_to(build)
-    if len(rel.parts) == 1 and _GENERATED.fullmatch(path.name):
+    if len(rel.parts) == 1 and _GENERATED.fullmatch(page.name):
         return "a page Sphinx generates (an index of links)"
     if rel.parts[0] == SOURCES_DIR:
         return ""
     folder = build / SOURCES_DIR / rel.parent
     for suffix in _SOURCE_SUFFIXES:
-        source = folder / f"{path.stem}{suffix}"
-        if source.is_file():
-            return f"rendered from {source.relative_to(build).as_posix()}, which is indexed"
+        for source in (folder / f"{page.stem}{suffix}", folder / f"{page.stem}{suffix}.gz"):
+            if source.is_file():
+                shown = source.relative_to(build).as_posix()
+                return f"rendered from {shown}, which is indexed"
     return ""

@@ -22,6 +22,7 @@ from engine.ports import Generator
 from engine.prompting import build_prompt, is_declined, prompt_budget
 from engine.settings import Settings
 from engine.types import Prompt
+from knowledge.documents import document_name
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ def write_questions(path: Path, questions: Sequence[Question]) -> None:
 def is_gold(source: str, gold: Sequence[str]) -> bool:
     """Whether a source is one a question names as gold: the same path, or a path that
     ends with the gold entry (`run.md` names `reference/commandline/run.md`), since
-    question files are often written with file names only."""
+    question files are often written with file names only. A gzipped source is its
+    document: `run.md` names `run.md.gz` too (Debian gzips its larger docs)."""
+    source = document_name(source)
     return any(source == g or source.endswith(f"/{g.lstrip('/')}") for g in gold)
 
 

@@ -58,6 +58,9 @@ def test_gold_named_by_file_name_matches_the_source_path():
     assert recall_at_k(top, ["run.md"]) == 1.0
     assert recall_at_k(top, ["commandline/run.md", "ps.md"]) == 0.5
     assert recall_at_k(["reference/commandline/rerun.md"], ["run.md"]) == 0.0
+    # Debian gzips larger docs: indexed from /usr/share/doc, run.md is run.md.gz
+    assert recall_at_k(["reference/commandline/run.md.gz"], ["run.md"]) == 1.0
+    assert recall_at_k(["reference/commandline/run.md.gz"], ["rerun.md"]) == 0.0
     assert citation_precision("A [1]. B [2].", top, ["builder.md"]) == 0.5
     assert file_hit([_p("reference/commandline/run.md")], ["run.md"])
     assert not file_hit([_p("reference/commandline/rerun.md")], ["run.md"])
