@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,9 @@ class SyncReport:
     embedded: int = 0
     # Files deliberately not indexed (a Sphinx build's rendered copies): not errors.
     left_out: tuple[SkippedFile, ...] = ()
+    # Files of types no loader reads, by type, most first: (".yaml", 17). Not errors,
+    # but a user missing a document should see that it was passed over.
+    not_read: tuple[tuple[str, int], ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -61,11 +65,14 @@ ProgressFn = Callable[[int, int], None]  # (files done, files total)
 
 
 def iter_files(
-    paths: Sequence[Path], left_out: list[SkippedFile] | None = None
+    paths: Sequence[Path],
+    left_out: list[SkippedFile] | None = None,
+    not_read: Counter[str] | None = None,
 ) -> Iterator[tuple[Path, str]]:
     """(absolute path, display path) for every supported file; hidden dirs are skipped.
     The HTML pages of a Sphinx build that are copies of its indexed sources, or pages
-    of links, are not yielded but added to `left_out` (knowledge.sphinx says why)."""
+    of links, are not yielded but added to `left_out` (knowledge.sphinx says why).
+    Files of types no loader reads are counted by type in `not_read`."""
     roots = [p.resolve() for p in paths]
     prefix_roots = len(roots) > 1
     for root in roots:
@@ -85,7 +92,11 @@ def iter_files(
                 builds.append(here)
             for name in sorted(filenames):
                 p = here / name
-                if name.startswith(".") or not supported(p):
+                if name.startswith("."):
+                    continue
+                if not supported(p):
+                    if not_read is not None:
+                        not_read[file_type(name)] += 1
                     continue
                 rel = p.relative_to(root).as_posix()
                 shown = f"{root.name}/{rel}" if prefix_roots else rel
@@ -95,6 +106,13 @@ def iter_files(
                         left_out.append(SkippedFile(shown, why))
                     continue
                 yield p, shown
+
+
+def file_type(name: str) -> str:
+    """How a file's type is named to users: `.yaml`, `.yaml.gz`, or "no suffix"."""
+    parts = Path(name).suffixes
+    kind = "".join(parts[-2:]) if parts[-1:] == [".gz"] else "".join(parts[-1:])
+    return kind.lower() or "no suffix"
 
 
 def _file_hash(data: bytes, max_chars: int | None) -> str:
@@ -296,7 +314,8 @@ def sync_collection(
     this one published."""
     started = time.perf_counter()
     left_out: list[SkippedFile] = []
-    files = list(iter_files(paths, left_out))
+    not_read: Counter[str] = Counter()
+    files = list(iter_files(paths, left_out, not_read))
     if left_out:
         log.info("left out %d pages of Sphinx builds (copies or link lists)", len(left_out))
     with collection.store.lock(collection.name):
@@ -339,6 +358,7 @@ def sync_collection(
         seconds=time.perf_counter() - started,
         embedded=batches.embedded,
         left_out=tuple(left_out),
+        not_read=tuple(sorted(not_read.items(), key=lambda kv: (-kv[1], kv[0]))),
     )
 
 

@@ -88,6 +88,34 @@ def test_files_that_break_parsers_are_skipped_and_the_rest_indexed(workdir):
         assert hits[0]["source"] == source
 
 
+def test_files_of_types_no_loader_reads_are_counted_not_hidden(workdir):
+    """Debian's docker-doc ships compose files and changelogs beside its Markdown: the
+    run says what it passed over, by type, so a missing document is noticed."""
+    import gzip
+
+    docs = workdir / "docs"
+    (docs / "compose").mkdir(parents=True)
+    (docs / "guide.md").write_text("# Guide\n\nStart the stack with compose up.\n")
+    (docs / "api.md.gz").write_bytes(gzip.compress(b"# API\n\nThe API listens on 2375.\n"))
+    for n in range(3):
+        (docs / "compose" / f"stack{n}.yaml.gz").write_bytes(gzip.compress(b"services: {}\n"))
+    (docs / "compose" / "base.yaml").write_text("services: {}\n")
+    (docs / "changelog.Debian.gz").write_bytes(gzip.compress(b"docker (1.0) unstable\n"))
+    (docs / "copyright").write_text("Format: ...\n")
+
+    r = _run(workdir, "index", "docs", "-c", "types")
+    assert r.returncode == 0, r.stderr
+    assert "Indexed 2 files" in r.stdout and "0 skipped" in r.stdout
+    assert (
+        "Not read: 6 files of types teamkb does not load "
+        "(.yaml.gz 3, .debian.gz 1, .yaml 1, no suffix 1)"
+    ) in r.stdout
+    report = json.loads(_run(workdir, "index", "docs", "-c", "types", "--json").stdout)
+    assert report["not_read"] == {".yaml.gz": 3, "no suffix": 1, ".debian.gz": 1, ".yaml": 1}
+    hits = json.loads(_run(workdir, "search", "which port", "-c", "types", "--json").stdout)
+    assert hits[0]["source"] == "api.md.gz"
+
+
 def test_collections_list_show_and_drop(workdir, capsys, monkeypatch):
     docs = workdir / "docs"
     docs.mkdir()

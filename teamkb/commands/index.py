@@ -48,6 +48,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     "removed": report.removed, "unchanged": report.unchanged,
                     "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
                     "left_out": [{"path": s.path, "reason": s.reason} for s in report.left_out],
+                    "not_read": dict(report.not_read),
                     "chunks": report.chunks, "version": report.version,
                     "seconds": round(report.seconds, 3),
                 }
@@ -66,6 +67,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "the sources in its _sources/ (indexed instead) and its pages of links "
                 "(`--json` lists them)."
             )
+        if report.not_read:
+            print(not_read_line(report.not_read))
         for s in report.skipped:
             print(f"  skipped {s.path}: {s.reason}", file=sys.stderr)
     return 3 if args.strict and report.skipped else 0
+
+
+def not_read_line(counts: tuple[tuple[str, int], ...], shown: int = 5) -> str:
+    """One line on the files no loader reads, by type, so a missing document is seen."""
+    total = sum(n for _, n in counts)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in counts[:shown])
+    more = f", {len(counts) - shown} more types" if len(counts) > shown else ""
+    return (
+        f"Not read: {total} files of types teamkb does not load ({kinds}{more}); "
+        "it reads Markdown, reStructuredText, HTML, AsciiDoc, text and PDF, also gzipped."
+    )
