@@ -53,18 +53,27 @@ def create_server(settings: Settings, engine_factory: EngineFactory | None = Non
     return server
 
 
-def setup_logging(server: TeamkbServer) -> None:
+_LOGGERS = ("lsp", "engine", "knowledge")
+
+
+def setup_logging() -> None:
+    """Before the server exists: it starts loading the index as it is made, and a line
+    logged before this (the vocabulary snapshot read, in milliseconds) was lost."""
     # stdout carries the protocol: anything printed there corrupts the stream.
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                             format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    for name in _LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
+def log_to_client(server: TeamkbServer) -> None:
+    """Also send the log to the editor (window/logMessage), once there is a server."""
     handler = ClientLogHandler(server)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    for name in ("lsp", "engine", "knowledge"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
+    for name in _LOGGERS:
+        logging.getLogger(name).addHandler(handler)
 
 
 def transport_args(args: argparse.Namespace) -> list[str]:
@@ -75,8 +84,9 @@ def transport_args(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    setup_logging()
     server = create_server(settings)
-    setup_logging(server)
+    log_to_client(server)
     argv = transport_args(args)
     if argv:
         log.info("teamkb language server on tcp %s:%s", args.host, args.port)

@@ -37,7 +37,8 @@ class StubServer:
 def test_transport(monkeypatch: pytest.MonkeyPatch, argv: list[str], started: tuple[Any, ...]):
     server = StubServer()
     monkeypatch.setattr(main, "create_server", lambda settings: server)
-    monkeypatch.setattr(main, "setup_logging", lambda server: None)
+    monkeypatch.setattr(main, "setup_logging", lambda: None)
+    monkeypatch.setattr(main, "log_to_client", lambda server: None)
     args = build_parser().parse_args(["serve", "lsp", *argv])
     assert main.run(args, settings=None) == 0  # type: ignore[arg-type]
     assert server.started == [started]
