@@ -20,7 +20,7 @@ DEFAULT_OVERLAP = 120
 # Bump when a loader or the chunker changes what an unchanged file becomes: sync folds
 # it into every file's hash, so the next index run re-chunks every file (vectors of
 # unchanged text are reused, only changed chunks are embedded).
-CHUNKING_VERSION = 5
+CHUNKING_VERSION = 6
 HEADING_SEP = " › "
 
 

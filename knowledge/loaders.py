@@ -231,9 +231,11 @@ def load_rst(path_str: str, rel: str) -> LoadedDoc:
     return _finish(rel, title, sections)
 
 
+# `code` is inline: a block `<pre><code>` breaks at its `pre`, while a `<code>` inside a
+# sentence ("Default is <code>False</code>.") used to end the line and cut the sentence.
 _HTML_BLOCKS = {
     "p", "li", "pre", "td", "th", "dt", "dd", "blockquote", "div", "section", "tr", "br",
-    "table", "ul", "ol", "article", "main", "code",
+    "table", "ul", "ol", "article", "main",
 }  # fmt: skip
 _HTML_SKIP = {"script", "style", "noscript", "template", "nav", "head"}
 
@@ -303,6 +305,9 @@ def load_html(path_str: str, rel: str) -> LoadedDoc:
 
     text = _read_text(Path(path_str), rel)
     soup = BeautifulSoup(text, "html.parser")
+    # Sphinx's permalinks: a "¶" after every heading and signature, noise in citations.
+    for link in soup.select("a.headerlink"):
+        link.decompose()
     root = soup.body or soup
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""

@@ -21,6 +21,9 @@ from knowledge.documents import document_name
 # Written by every Sphinx HTML build (the intersphinx inventory, the search index).
 _MARKERS = frozenset({"objects.inv", "searchindex.js"})
 SOURCES_DIR = "_sources"
+# sphinx.ext.viewcode's highlighted copies of the code (Django's docs have 153 of them):
+# code, not docs, and its highlighting spans read back without their spaces.
+MODULES_DIR = "_modules"
 # `os.html` ← `_sources/os.rst.txt`: the page's source suffix, then Sphinx's
 # `html_sourcelink_suffix` (".txt" unless a project sets it to "").
 _SOURCE_SUFFIXES = (".rst.txt", ".md.txt", ".txt", ".rst", ".md")
@@ -43,6 +46,8 @@ def left_out(path: Path, build: Path) -> str:
         return "a page Sphinx generates (an index of links)"
     if rel.parts[0] == SOURCES_DIR:
         return ""
+    if rel.parts[0] == MODULES_DIR:
+        return "a page of source code Sphinx generates (viewcode), not documentation"
     folder = build / SOURCES_DIR / rel.parent
     for suffix in _SOURCE_SUFFIXES:
         for source in (folder / f"{page.stem}{suffix}", folder / f"{page.stem}{suffix}.gz"):

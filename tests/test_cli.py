@@ -138,7 +138,10 @@ def test_a_sphinx_build_is_indexed_from_its_sources(workdir, capsys, tmp_path):
     assert main(["index", str(tmp_path / "site"), "--collection", "sphinx", "--strict"]) == 0
     out = capsys.readouterr().out
     assert "Indexed 3 files" in out and "0 skipped" in out
-    assert "Left out 6 HTML pages of a Sphinx build" in out
+    assert (
+        "Left out 6 HTML pages of a Sphinx build: 2 copies of the sources in its _sources/ "
+        "(indexed instead), 4 pages of links"
+    ) in out
     assert main(["search", "how often is the database password rotated", "--collection",
                  "sphinx", "--json"]) == 0  # fmt: skip
     sources = [hit["source"] for hit in json.loads(capsys.readouterr().out)]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.settings import Settings
 from teamkb.render import dumps
+
+if TYPE_CHECKING:
+    from knowledge.sync import SkippedFile
 
 
 def register(sub: Any) -> None:
@@ -62,11 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(report.skipped)} skipped ({report.chunks} chunks, version {report.version})."
         )
         if report.left_out:
-            print(
-                f"Left out {len(report.left_out)} HTML pages of a Sphinx build: copies of "
-                "the sources in its _sources/ (indexed instead) and its pages of links "
-                "(`--json` lists them)."
-            )
+            print(left_out_line(report.left_out))
         if report.not_read:
             print(not_read_line(report.not_read))
         for s in report.skipped:
@@ -82,4 +82,21 @@ def not_read_line(counts: tuple[tuple[str, int], ...], shown: int = 5) -> str:
     return (
         f"Not read: {total} files of types teamkb does not load ({kinds}{more}); "
         "it reads Markdown, reStructuredText, HTML, AsciiDoc, text and PDF, also gzipped."
+    )
+
+
+def left_out_line(left_out: Sequence[SkippedFile]) -> str:
+    """One line on a Sphinx build's pages not indexed, saying which kinds there were."""
+    copies = sum(1 for s in left_out if s.reason.startswith("rendered from"))
+    code = sum(1 for s in left_out if "viewcode" in s.reason)
+    kinds = []
+    if copies:
+        kinds.append(f"{copies} copies of the sources in its _sources/ (indexed instead)")
+    if code:
+        kinds.append(f"{code} pages of source code (_modules/)")
+    if len(left_out) - copies - code:
+        kinds.append(f"{len(left_out) - copies - code} pages of links")
+    return (
+        f"Left out {len(left_out)} HTML pages of a Sphinx build: {', '.join(kinds)} "
+        "(`--json` lists them)."
     )

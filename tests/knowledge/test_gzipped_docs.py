@@ -94,6 +94,20 @@ def test_a_sphinx_page_gzipped_is_left_out_for_its_source(tmp_path):
     ]
 
 
+def test_sphinx_viewcode_pages_are_left_out(tmp_path):
+    build = tmp_path / "html"
+    (build / "_modules" / "django" / "forms").mkdir(parents=True)
+    (build / "searchindex.js").write_text("Search.setIndex({})")
+    (build / "_modules" / "django" / "forms" / "models.html").write_text(
+        "<html><body><pre>eliffieldinself._errors:exclude.append(f.name)</pre></body></html>"
+    )
+    (build / "topics.html").write_text("<html><body><h1>Forms</h1><p>Forms.</p></body></html>")
+    left: list = []
+    assert [rel for _, rel in iter_files([build], left)] == ["topics.html"]
+    assert [s.path for s in left] == ["_modules/django/forms/models.html"]
+    assert "viewcode" in left[0].reason
+
+
 def test_a_folder_of_gzipped_docs_is_indexed_and_searchable(tmp_path, embedder):
     docs = tmp_path / "docker-doc"
     gzipped(RUNBOOK, docs / "runbooks" / "db-password-rotation.md.gz")

@@ -95,6 +95,28 @@ def test_html_title_headings_and_source_lines(tmp_path):
     assert last.line_start == 6
 
 
+def test_sphinx_html_reads_as_the_page_does(tmp_path):
+    """Django's docs as Debian ships them (Sphinx HTML, no _sources): inline code stays
+    in its sentence, and Sphinx's permalinks ("¶") are not part of any heading or text."""
+    html = (
+        "<html><head><title>Settings</title></head><body>\n"
+        '<h2>ALLOWED_HOSTS<a class="headerlink" href="#allowed-hosts">¶</a></h2>\n'
+        '<p>Default: <code class="docutils literal"><span class="pre">[]</span></code>'
+        " (Empty list)</p>\n"
+        '<p>Default is <code class="docutils literal"><span class="pre">False</span></code>.\n'
+        'Note that this is different than <code class="docutils literal">null</code>.</p>\n'
+        '<pre><code>ALLOWED_HOSTS = ["www.example.com"]\nDEBUG = False</code></pre>\n'
+        "</body></html>\n"
+    )
+    doc = load_document(write(tmp_path, "settings.html", html), "settings.html")
+    [section] = doc.sections
+    assert section.heading == ("ALLOWED_HOSTS",)
+    assert "¶" not in section.text
+    assert "Default: [] (Empty list)" in section.text
+    assert "Default is False.\nNote that this is different than null." in section.text
+    assert 'ALLOWED_HOSTS = ["www.example.com"]\nDEBUG = False' in section.text
+
+
 def test_plain_text_and_pdf(tmp_path):
     doc = load_document(write(tmp_path, "notes.txt", "Notes\n\nSome text."), "notes.txt")
     assert doc.title == "Notes" and doc.sections[0].line_end == 3
