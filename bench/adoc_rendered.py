@@ -31,10 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import knowledge.sync as sync
+from bench._common import index_and_eval
 from engine.rendering import is_asciidoc, model_view
 from knowledge.chunking import sha1
 from knowledge.documents import Chunk
-from teamkb.cli import main as teamkb
 
 _default_chunks = sync._chunks
 _XREF = re.compile(r"<<([\w:.-]+)(?:,[ \t]*([^>\n]*?))?>>")
@@ -65,16 +65,6 @@ def chunks_with(view: Callable[[str, str], str]) -> Callable[..., list[Chunk]]:
     return chunks
 
 
-def run(docs: Path, questions: Path, scratch: Path, label: str) -> None:
-    config = scratch / f"{label}.toml"
-    config.write_text(f'home = "{scratch / label}"\ndefault_collection = "docs"\n'
-                      f'[collections.docs]\npaths = ["{docs}"]\n')  # fmt: skip
-    teamkb(["--config", str(config), "index"])
-    print(f"\n{label}:", flush=True)
-    teamkb(["--config", str(config), "eval", "retrieval", "--questions", str(questions),
-            "--collection", "docs", "--mode", "hybrid,vector,fts"])  # fmt: skip
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("docs", type=Path)
@@ -82,11 +72,11 @@ def main() -> None:
     args = ap.parse_args()
     docs, questions = args.docs.resolve(), args.questions.resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        run(docs, questions, Path(tmp), "default")
+        index_and_eval(docs, questions, Path(tmp), "default")
         sync._chunks = chunks_with(rendered)  # type: ignore[assignment]
-        run(docs, questions, Path(tmp), "rendered")
+        index_and_eval(docs, questions, Path(tmp), "rendered")
         sync._chunks = chunks_with(lambda text, _: xrefs(text))  # type: ignore[assignment]
-        run(docs, questions, Path(tmp), "xrefs")
+        index_and_eval(docs, questions, Path(tmp), "xrefs")
 
 
 if __name__ == "__main__":

@@ -22,10 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import knowledge.sync as sync
+from bench._common import index_and_eval
 from knowledge.asciidoc import asciidoc_headings
 from knowledge.chunking import HEADING_SEP, sha1
 from knowledge.documents import Chunk
-from teamkb.cli import main as teamkb
 
 _default_chunks = sync._chunks
 
@@ -59,25 +59,15 @@ def labelled_chunks(path: Path, rel: str, *args: object) -> list[Chunk]:
     return out
 
 
-def run(docs: Path, questions: Path, scratch: Path, label: str) -> None:
-    config = scratch / f"{label}.toml"
-    config.write_text(f'home = "{scratch / label}"\ndefault_collection = "docs"\n'
-                      f'[collections.docs]\npaths = ["{docs}"]\n')  # fmt: skip
-    teamkb(["--config", str(config), "index"])
-    print(f"\n{label}:", flush=True)
-    teamkb(["--config", str(config), "eval", "retrieval", "--questions", str(questions),
-            "--collection", "docs", "--mode", "hybrid,vector,fts"])  # fmt: skip
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("docs", type=Path)
     ap.add_argument("questions", type=Path)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        run(args.docs.resolve(), args.questions.resolve(), Path(tmp), "default")
+        index_and_eval(args.docs.resolve(), args.questions.resolve(), Path(tmp), "default")
         sync._chunks = labelled_chunks  # type: ignore[assignment]
-        run(args.docs.resolve(), args.questions.resolve(), Path(tmp), "section-labels")
+        index_and_eval(args.docs.resolve(), args.questions.resolve(), Path(tmp), "section-labels")
 
 
 if __name__ == "__main__":
