@@ -37,6 +37,13 @@ def _splitter(max_chars: int, overlap: int) -> RecursiveCharacterTextSplitter:
     )
 
 
+def embedded_text(title: str, heading: str, text: str) -> str:
+    """What is embedded and full-text indexed of a chunk (and what a re-ranker reads):
+    its title and heading path, then its text."""
+    context = f"{title}{HEADING_SEP}{heading}" if heading else title
+    return f"{context}\n{text}"
+
+
 def sha1(text: str) -> str:
     # surrogateescape: a path os.walk decoded from non-UTF-8 bytes still hashes.
     return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
@@ -75,8 +82,7 @@ def chunk_document(
                 first = last = section.line_start
             ordinal = ordinals.get(heading, 0)
             ordinals[heading] = ordinal + 1
-            context = f"{doc.title}{HEADING_SEP}{heading}" if heading else doc.title
-            search_text = f"{context}\n{text}"
+            search_text = embedded_text(doc.title, heading, text)
             yield Chunk(
                 id=sha1(f"{collection}\0{doc.path}\0{heading}\0{ordinal}")[:24],
                 collection=collection,

@@ -392,6 +392,13 @@ def _loader_for(path: Path) -> Loader | None:
     return None if found is load_pdf and name != path.name.lower() else found
 
 
+def file_type(name: str) -> str:
+    """How a file's type is named to users: `.yaml`, `.yaml.gz`, or "no suffix"."""
+    parts = Path(name).suffixes
+    kind = "".join(parts[-2:]) if parts[-1:] == [".gz"] else "".join(parts[-1:])
+    return kind.lower() or "no suffix"
+
+
 def supported(path: Path) -> bool:
     return _loader_for(path) is not None
 
@@ -400,8 +407,7 @@ def load_document(path: Path, rel: str) -> LoadedDoc:
     """Load one file; raises LoadError with a reason a user can act on."""
     loader = _loader_for(path)
     if loader is None:
-        kind = "".join(Path(path.name).suffixes[-2:]) if path.suffix == ".gz" else path.suffix
-        raise LoadError(rel, f"unsupported file type '{kind}'")
+        raise LoadError(rel, f"unsupported file type '{file_type(path.name)}'")
     check_size(path, rel)
     return loader(str(path), rel)
 

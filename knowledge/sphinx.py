@@ -13,7 +13,7 @@ search page) are lists of links that match every name and say nothing: left out 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from knowledge.documents import document_name
@@ -27,6 +27,10 @@ MODULES_DIR = "_modules"
 # `os.html` ← `_sources/os.rst.txt`: the page's source suffix, then Sphinx's
 # `html_sourcelink_suffix` (".txt" unless a project sets it to "").
 _SOURCE_SUFFIXES = (".rst.txt", ".md.txt", ".txt", ".rst", ".md")
+# Why a page is left out (SkippedFile.reason), and how `summary` counts each kind.
+LINKS = "a page Sphinx generates (an index of links)"
+CODE = "a page of source code Sphinx generates (viewcode), not documentation"
+COPY = "rendered from"
 _GENERATED = re.compile(r"(genindex(-.+)?|search|(.+-)?modindex)\.html?", re.IGNORECASE)
 
 
@@ -43,15 +47,26 @@ def left_out(path: Path, build: Path) -> str:
         return ""
     rel = path.relative_to(build)
     if len(rel.parts) == 1 and _GENERATED.fullmatch(page.name):
-        return "a page Sphinx generates (an index of links)"
+        return LINKS
     if rel.parts[0] == SOURCES_DIR:
         return ""
     if rel.parts[0] == MODULES_DIR:
-        return "a page of source code Sphinx generates (viewcode), not documentation"
+        return CODE
     folder = build / SOURCES_DIR / rel.parent
     for suffix in _SOURCE_SUFFIXES:
         for source in (folder / f"{page.stem}{suffix}", folder / f"{page.stem}{suffix}.gz"):
             if source.is_file():
                 shown = source.relative_to(build).as_posix()
-                return f"rendered from {shown}, which is indexed"
+                return f"{COPY} {shown}, which is indexed"
     return ""
+
+
+def summary(reasons: Sequence[str]) -> str:
+    """The left-out pages by kind, for one line of an index run's report."""
+    copies = sum(1 for r in reasons if r.startswith(COPY))
+    kinds = {
+        "copies of the sources in its _sources/ (indexed instead)": copies,
+        "pages of source code (_modules/)": sum(1 for r in reasons if r == CODE),
+        "pages of links": sum(1 for r in reasons if r == LINKS),
+    }
+    return ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)

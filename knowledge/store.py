@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from knowledge import legs
-from knowledge.chunking import HEADING_SEP
+from knowledge.chunking import embedded_text
 from knowledge.diversity import DEFAULT_THRESHOLD, collapse
 from knowledge.documents import Chunk, Passage
 from knowledge.errors import (
@@ -393,7 +393,7 @@ class Collection:
                             threshold=store.collapse_threshold)  # fmt: skip
         if store.reranker is not None:
             rows = [r for r, _ in hits]
-            texts = [_rerank_text(r) for r in rows]
+            texts = [embedded_text(r["title"], r["heading"], r["text"]) for r in rows]
             hits = rerank(store.reranker, text, rows, texts, store.rerank_depth)
         return [_passage(r, score=s, similarity=r["similarity"]) for r, s in hits[:k]]
 
@@ -410,12 +410,6 @@ class Collection:
         if table is None:
             table = self.store._create(self.name)
         return CollectionWriter(self, table)
-
-
-def _rerank_text(row: dict[str, Any]) -> str:
-    """What a re-ranker reads of a passage: what is embedded (title › heading, text)."""
-    context = HEADING_SEP.join(t for t in (row["title"], row["heading"]) if t)
-    return f"{context}\n{row['text']}" if context else str(row["text"])
 
 
 def _tokenizer(index: Any) -> str:

@@ -23,7 +23,7 @@ from knowledge.chunking import CHUNKING_VERSION, DEFAULT_MAX_CHARS, chunk_docume
 from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError, LoadError
-from knowledge.loaders import check_size, load_document, supported
+from knowledge.loaders import check_size, file_type, load_document, supported
 from knowledge.store import Collection, CollectionWriter
 
 log = logging.getLogger(__name__)
@@ -106,13 +106,6 @@ def iter_files(
                         left_out.append(SkippedFile(shown, why))
                     continue
                 yield p, shown
-
-
-def file_type(name: str) -> str:
-    """How a file's type is named to users: `.yaml`, `.yaml.gz`, or "no suffix"."""
-    parts = Path(name).suffixes
-    kind = "".join(parts[-2:]) if parts[-1:] == [".gz"] else "".join(parts[-1:])
-    return kind.lower() or "no suffix"
 
 
 def _file_hash(data: bytes, max_chars: int | None) -> str:

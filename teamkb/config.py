@@ -95,45 +95,43 @@ def _resolver(base: Path) -> Callable[[str], str]:
     return rel
 
 
-def _generator(
-    data: Mapping[str, Any], env: Mapping[str, str], rel: Callable[[str], str]
-) -> GeneratorSettings:
-    gen_data = dict(data)
-    for key in ("model_path", "lora_path"):
-        if gen_data.get(key):
-            gen_data[key] = rel(gen_data[key])
-    generator = _section(GeneratorSettings, gen_data, env, "GENERATOR")
-    if "OLLAMA_HOST" in env and "TEAMKB_GENERATOR_OLLAMA_HOST" not in env:
-        host = env["OLLAMA_HOST"]
-        generator = dataclasses.replace(
-            generator, ollama_host=host if "://" in host else f"http://{host}"
-        )
-    # Paths from the environment are relative to the working folder.
-    model, lora = generator.model_path, generator.lora_path
-    return dataclasses.replace(
-        generator,
-        model_path=str(Path(model).resolve()) if model else "",
-        lora_path=str(Path(lora).resolve()) if lora else "",
-    )
+def _with_paths(
+    cls: type[T],
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    prefix: str,
+    keys: tuple[str, ...],
+    rel: Callable[[str], str],
+) -> T:
+    """A settings table whose `keys` are paths: relative to teamkb.toml's folder when
+    written there, to the working folder when they come from the environment."""
+    values = dict(data)
+    for key in keys:
+        if values.get(key):
+            values[key] = rel(values[key])
+    section = _section(cls, values, env, prefix)
+    resolved = {k: str(Path(v).resolve()) if (v := getattr(section, k)) else "" for k in keys}
+    return dataclasses.replace(section, **resolved)  # type: ignore[type-var]  # T: a dataclass
 
 
 def _retrieval(
     data: Mapping[str, Any], env: Mapping[str, str], rel: Callable[[str], str]
 ) -> RetrievalSettings:
-    """Model folders in teamkb.toml are relative to its folder, from the environment
-    to the working folder."""
-    values = dict(data)
-    for key in ("reranker", "embedding_model"):
-        if values.get(key):
-            values[key] = rel(values[key])
-    retrieval = _section(RetrievalSettings, values, env, "RETRIEVAL")
-    return dataclasses.replace(
-        retrieval,
-        reranker=str(Path(retrieval.reranker).resolve()) if retrieval.reranker else "",
-        embedding_model=(
-            str(Path(retrieval.embedding_model).resolve()) if retrieval.embedding_model else ""
-        ),
-    )
+    keys = ("reranker", "embedding_model")
+    return _with_paths(RetrievalSettings, data, env, "RETRIEVAL", keys, rel)
+
+
+def _generator(
+    data: Mapping[str, Any], env: Mapping[str, str], rel: Callable[[str], str]
+) -> GeneratorSettings:
+    keys = ("model_path", "lora_path")
+    generator = _with_paths(GeneratorSettings, data, env, "GENERATOR", keys, rel)
+    if "OLLAMA_HOST" in env and "TEAMKB_GENERATOR_OLLAMA_HOST" not in env:
+        host = env["OLLAMA_HOST"]
+        generator = dataclasses.replace(
+            generator, ollama_host=host if "://" in host else f"http://{host}"
+        )
+    return generator
 
 
 def _collections(data: Mapping[str, Any], rel: Callable[[str], str]) -> dict[str, Any]:

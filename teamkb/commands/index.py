@@ -87,16 +87,7 @@ def not_read_line(counts: tuple[tuple[str, int], ...], shown: int = 5) -> str:
 
 def left_out_line(left_out: Sequence[SkippedFile]) -> str:
     """One line on a Sphinx build's pages not indexed, saying which kinds there were."""
-    copies = sum(1 for s in left_out if s.reason.startswith("rendered from"))
-    code = sum(1 for s in left_out if "viewcode" in s.reason)
-    kinds = []
-    if copies:
-        kinds.append(f"{copies} copies of the sources in its _sources/ (indexed instead)")
-    if code:
-        kinds.append(f"{code} pages of source code (_modules/)")
-    if len(left_out) - copies - code:
-        kinds.append(f"{len(left_out) - copies - code} pages of links")
-    return (
-        f"Left out {len(left_out)} HTML pages of a Sphinx build: {', '.join(kinds)} "
-        "(`--json` lists them)."
-    )
+    from knowledge.sphinx import summary
+
+    kinds = summary([s.reason for s in left_out])
+    return f"Left out {len(left_out)} HTML pages of a Sphinx build: {kinds} (`--json` lists them)."

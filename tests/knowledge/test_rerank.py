@@ -8,7 +8,6 @@ arbitrary, which is what shows that search follows the re-ranker and not the fus
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -109,7 +108,7 @@ def test_cli_search_with_a_reranker_folder(tmp_path, monkeypatch, handbook_home,
     assert "Loading weights" not in run.stderr  # no progress bars in a CLI
 
 
-def test_a_folder_without_a_model_is_a_clear_error(tmp_path, handbook_home, embedder):
+def test_a_folder_without_a_model_is_a_clear_error(tmp_path, handbook_home):
     with pytest.raises(RerankerUnavailable, match=r"no config\.json.*retrieval\.reranker"):
         CrossEncoderReranker(tmp_path)
     retrieval = RetrievalSettings(embedding_model=str(tmp_path))
@@ -130,7 +129,9 @@ def test_relative_model_folders_resolve_against_the_config(tmp_path, monkeypatch
     assert r.embedding_model == str(tmp_path / "conf" / "models" / "emb")
     r = load_settings(cfg, env={"TEAMKB_RETRIEVAL_RERANKER": "ce2"}).retrieval
     assert r.reranker == str(tmp_path / "ce2")
-    assert dataclasses.replace(r, reranker="").reranker == ""
+    # Empty means none: it must not resolve to the working folder.
+    cfg.write_text('[retrieval]\nreranker = ""\n')
+    assert load_settings(cfg, env={}).retrieval.reranker == ""
 
 
 def test_a_team_embedding_model_indexes_and_guards_its_index(tmp_path, handbook_home):
