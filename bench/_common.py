@@ -8,7 +8,6 @@ import platform
 import resource
 import statistics
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -63,17 +62,3 @@ class HashEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
-
-
-def index_and_eval(docs: Path, questions: Path, scratch: Path, label: str) -> None:
-    """Index `docs` with the default settings into `scratch/label`, then print `teamkb
-    eval retrieval` for hybrid, vector and full text (the re-index experiments)."""
-    from teamkb.cli import main as teamkb
-
-    config = scratch / f"{label}.toml"
-    config.write_text(f'home = "{scratch / label}"\ndefault_collection = "docs"\n'
-                      f'[collections.docs]\npaths = ["{docs}"]\n')  # fmt: skip
-    teamkb(["--config", str(config), "index"])
-    print(f"\n{label}:", flush=True)
-    teamkb(["--config", str(config), "eval", "retrieval", "--questions", str(questions),
-            "--collection", "docs", "--mode", "hybrid,vector,fts"])  # fmt: skip

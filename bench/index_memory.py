@@ -26,7 +26,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=5000)
     args = ap.parse_args()
-    sections = []
+    sections: list[str] = []
     for p in sorted(Path("examples/handbook").rglob("*.md")):
         sections.extend(s for s in p.read_text().split("\n## ")[1:] if len(s) > 200)
     with tempfile.TemporaryDirectory() as tmp:

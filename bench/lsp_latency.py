@@ -30,6 +30,7 @@ import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,8 @@ def build_index(home: Path, target: int) -> int:
     writer = collection.writer()
     base = writer.rows([f.name for f in fields(Chunk)] + ["vector"]).to_pylist()
     rng = np.random.default_rng(0)
-    rows, copy = [], 0
+    rows: list[dict[str, Any]] = []
+    copy = 0
     while len(base) + len(rows) < target:
         copy += 1
         for r in base:

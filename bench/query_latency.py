@@ -24,11 +24,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine, pct
-from engine import build_engine
+from engine import Engine, build_engine
 from engine.settings import RetrievalSettings, Settings
 from knowledge.embedding import SentenceTransformerEmbedder
-from knowledge.store import KnowledgeStore
+from knowledge.store import KnowledgeStore, SearchMode
 from knowledge.sync import chunks_in
+
+MODES: tuple[SearchMode, ...] = ("hybrid", "vector", "fts")
 
 
 def build(store: KnowledgeStore, embedder, size: int) -> None:
@@ -56,20 +58,27 @@ def build(store: KnowledgeStore, embedder, size: int) -> None:
     writer.publish()
 
 
-def measure(engine, embedder, questions: list[str], mode: str, n: int, embed: bool) -> list[float]:
+def measure(
+    engine: Engine,
+    embedder: SentenceTransformerEmbedder,
+    questions: list[str],
+    mode: SearchMode,
+    n: int,
+    embed: bool,
+) -> list[float]:
     """Per-query ms through `Engine.search` (embed=True: the query embedded afresh), or
     through the collection with the vector computed beforehand (search alone)."""
     lat = []
     collection = engine.store.collection("bench")
     for i in range(n):
         q = questions[i % len(questions)]
-        embedder._query_cache.clear()
+        embedder.clear_query_cache()
         vec = None if embed else embedder.embed_query(q)
         t0 = time.perf_counter()
         if embed:
-            engine.search(q, mode=mode)  # type: ignore[arg-type]
+            engine.search(q, mode=mode)
         else:
-            collection.search(text=q, vector=vec, mode=mode, k=8)  # type: ignore[arg-type]
+            collection.search(text=q, vector=vec, mode=mode, k=8)
         lat.append((time.perf_counter() - t0) * 1000)
     return lat[3:]  # first calls warm caches
 
@@ -104,7 +113,7 @@ def main() -> None:
             )
             for embed in (False, True):
                 lat = {m: measure(engine, embedder, questions, m, args.queries, embed)
-                       for m in ("hybrid", "vector", "fts")}  # fmt: skip
+                       for m in MODES}  # fmt: skip
                 cells = " ".join(f"{pct(v, 50):6.1f}/{pct(v, 95):6.1f}" for v in lat.values())
                 ratio = pct(lat["hybrid"], 50) / (pct(lat["vector"], 50) + pct(lat["fts"], 50))
                 what = "embed" if embed else "search"

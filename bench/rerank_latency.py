@@ -49,7 +49,7 @@ def questions() -> list[str]:
 def timed(engine, embedder, qs: list[str], n: int) -> list[float]:
     out = []
     for i in range(n + 3):
-        embedder._query_cache.clear()
+        embedder.clear_query_cache()
         t0 = time.perf_counter()
         engine.search(qs[i % len(qs)])
         out.append((time.perf_counter() - t0) * 1000)

@@ -20,9 +20,10 @@ from bench._common import machine
 from engine import build_engine
 from knowledge.embedding import SentenceTransformerEmbedder
 from knowledge.evaluation import evaluate_beir
+from knowledge.store import SearchMode
 from teamkb.config import load_settings
 
-MODES = ("hybrid", "vector", "fts")
+MODES: tuple[SearchMode, ...] = ("hybrid", "vector", "fts")
 
 
 def main() -> None:

@@ -91,3 +91,9 @@ class SentenceTransformerEmbedder:
             if len(self._query_cache) > 1024:
                 self._query_cache.popitem(last=False)
         return vec
+
+    def clear_query_cache(self) -> None:
+        """Forget every cached query vector, so the next query pays for its embedding again
+        (the latency benchmarks time that cost, not a cache hit)."""
+        with self._cache_lock:
+            self._query_cache.clear()
