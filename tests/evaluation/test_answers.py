@@ -164,6 +164,7 @@ def test_evidence_configuration_never_calls_the_model(ollama_engine, embedder, f
     outcomes = evaluate(ollama_engine.settings, qs, [EvalConfig("evidence", None, True)],
                         embedder=embedder)  # fmt: skip
     assert fake_ollama.requests == []
+    assert len(outcomes) == len(qs) == 2
     assert all(o.text.startswith("The docs say:") and o.fact_shown for o in outcomes)
 
 

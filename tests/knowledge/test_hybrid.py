@@ -34,10 +34,15 @@ def test_a_10000_character_query_is_a_user_error(search_engine):
 
 @pytest.mark.parametrize("mode", ["hybrid", "vector", "fts"])
 def test_non_ascii_queries_search_both_legs(search_engine, mode):
-    queries = ["déploiement canari rollback", "ロールバックの手順", "如何回滚部署", "Ünïcödé"]
-    for q in queries:
+    mixed = search_engine.search("déploiement canari rollback", k=3, mode=mode)
+    assert "deploys/rollback.md" in [h.source for h in mixed]
+    for q in ["ロールバックの手順", "如何回滚部署", "Ünïcödé"]:
         hits = search_engine.search(q, k=3, mode=mode)
-        assert all(h.source for h in hits)
+        # No word of these is in the English handbook: only the vector leg can match them.
+        if mode == "fts":
+            assert hits == [], q
+        else:
+            assert hits and all(h.source for h in hits), q
     # Accents fold to ASCII in the full-text index: "rollbäck" matches as "rollback".
     folded = [p.id for p in search_engine.search("rollbäck", k=3, mode="fts")]
     assert folded and folded == [p.id for p in search_engine.search("rollback", k=3, mode="fts")]
@@ -103,9 +108,13 @@ def test_instruction_text_in_a_doc_does_not_outrank_real_content(home_copy, tmp_
     settings = make_settings(home_copy, answer_cache=False)
     engine = build_engine(settings, embedder=embedder, with_generator=False)
     engine.sync([docs])
-    for q in ["how do I roll back a bad release?", "how often do we rotate the db password?"]:
+    best = {
+        "how do I roll back a bad release?": "deploys/rollback.md",
+        "how often do we rotate the db password?": "runbooks/db-password-rotation.md",
+    }
+    for q, source in best.items():
         top = [p.source for p in engine.search(q, k=3)]
-        assert "notes.md" not in top, (q, top)
+        assert top[:1] == [source] and "notes.md" not in top, (q, top)
 
 
 # The exact top 3 with the default settings (chosen in the README's table). A change
