@@ -41,7 +41,7 @@ def main() -> None:
         settings = load_settings(args.config)
         engine = build_engine(settings)
         # A private answer cache, so earlier runs cannot make this one look fast.
-        from engine.cache import AnswerCache
+        from state import AnswerCache
 
         engine.search("warm up")  # load the embedder
         # Load the model with a question that is answered, not declined (a declined

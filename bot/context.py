@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import SlackSettings
-from bot.state import SlackState, SQLiteSlackState, state_path
 from engine import USER_ERRORS, Answer, Engine, Turn
-from engine.feedback import FeedbackStore, SQLiteFeedbackStore, feedback_path
 from knowledge.errors import IndexNotFound
+from state import (
+    FeedbackStore,
+    SlackState,
+    SQLiteFeedbackStore,
+    SQLiteSlackState,
+    feedback_path,
+    slack_state_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +73,7 @@ class BotContext:
         self,
         engine: Engine,
         settings: SlackSettings,
-        store: FeedbackStore | None = None,
+        store: FeedbackStore[Answer] | None = None,
         state: SlackState | None = None,
     ) -> None:
         self.engine = engine
@@ -75,8 +81,8 @@ class BotContext:
         home = Path(settings.home)
         # Shared by replicas when `state_url` is set (see bot.main); SQLite files in
         # `home` otherwise.
-        self.store = store or SQLiteFeedbackStore(feedback_path(home))
-        self.state = state or SQLiteSlackState(state_path(home), legacy=feedback_path(home))
+        self.store = store or SQLiteFeedbackStore(feedback_path(home), Answer.from_json)
+        self.state = state or SQLiteSlackState(slack_state_path(home), legacy=feedback_path(home))
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         # Bounded: the model is the scarce resource; extra questions wait in the queue
         # (never dropped) while acknowledgements stay instant.

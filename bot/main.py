@@ -12,12 +12,11 @@ from bot.app import create_app
 from bot.context import BotContext
 from bot.http_server import serve_http
 from bot.settings import SlackSettings
-from bot.state import open_slack_state
 from bot.warmup import start_warmup
-from engine import build_engine
+from engine import Answer, build_engine
 from engine.errors import ConfigError
-from engine.feedback import open_feedback_store
 from engine.settings import Settings
+from state import open_feedback_store, open_slack_state
 
 log = logging.getLogger(__name__)
 # slack_sdk's built-in Socket Mode client notices a dead connection only after five
@@ -48,7 +47,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     slack = SlackSettings.from_settings(settings, os.environ)
     check_secrets(slack, socket=socket)
     engine = build_engine(settings)
-    ctx = BotContext(engine, slack, open_feedback_store(settings), open_slack_state(settings))
+    store = open_feedback_store(settings.home, settings.state_url, Answer.from_json)
+    ctx = BotContext(engine, slack, store, open_slack_state(settings.home, settings.state_url))
     app = create_app(ctx)
     try:
         if socket:

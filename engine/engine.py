@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from engine.abstention import decline_reason, signals
-from engine.cache import AnswerCache
 from engine.citations import check_citations, ground
 from engine.errors import ConfigError, GeneratorUnavailable, InvalidQuestion
 from engine.evidence import Evidence, EvidenceSet, select_evidence, sentence_lines
@@ -29,6 +28,7 @@ from knowledge.loaders import rst_inline
 from knowledge.query import has_content, words
 from knowledge.store import KnowledgeStore, SearchMode
 from knowledge.sync import ProgressFn, SyncReport, sync_collection
+from state import AnswerCache
 
 log = logging.getLogger(__name__)
 

@@ -1,18 +1,11 @@
 """Typed errors. `str(err)` is always safe to show a user; details go to logs."""
 
 from knowledge.errors import IndexNotFound, KnowledgeError, LoadError
-
-
-class TeamkbError(Exception):
-    """Base class of engine errors."""
+from state import ConfigError, StateUnavailable, TeamkbError
 
 
 class InvalidQuestion(TeamkbError):
     """Empty, overlong or otherwise unusable question."""
-
-
-class ConfigError(TeamkbError):
-    """Settings that cannot work; the message says which key and how to fix it."""
 
 
 class GeneratorUnavailable(TeamkbError):
@@ -21,11 +14,6 @@ class GeneratorUnavailable(TeamkbError):
 
 class GenerationTimeout(GeneratorUnavailable):
     pass
-
-
-class StateUnavailable(Exception):
-    """The shared state store (PostgreSQL) could not be reached mid-run. Not a user
-    error: callers keep the write and retry it (`engine.feedback_retry`)."""
 
 
 # Knowledge-layer errors are user-safe too; front ends catch both families.

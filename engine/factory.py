@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 from engine.adapters import read_current
-from engine.cache import AnswerCache
 from engine.engine import Engine
 from engine.errors import ConfigError
 from engine.ports import Generator
@@ -14,6 +13,7 @@ from engine.settings import Settings
 from knowledge.embedding import Embedder, SentenceTransformerEmbedder
 from knowledge.rerank import CrossEncoderReranker
 from knowledge.store import EmbeddingInfo, KnowledgeStore
+from state import AnswerCache
 
 log = logging.getLogger(__name__)
 

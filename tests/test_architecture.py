@@ -1,5 +1,5 @@
 """The package layering, checked from every import statement in the product (function-level
-ones included): teamkb → bot, lsp, finetune → engine → knowledge, never back."""
+ones included): teamkb → bot, lsp, finetune → engine → knowledge and state, never back."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-LAYER = {"knowledge": 0, "engine": 1, "bot": 2, "lsp": 2, "finetune": 2, "teamkb": 3}
+LAYER = {"knowledge": 0, "state": 0, "engine": 1, "bot": 2, "lsp": 2, "finetune": 2, "teamkb": 3}
 
 
-def imported_packages(path: Path) -> set[str]:
+def imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-    return found & set(LAYER)
+            found.add(node.module)
+    return found
+
+
+def imported_packages(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(path)} & set(LAYER)
 
 
 def layering_violations() -> list[str]:
@@ -35,6 +39,18 @@ def layering_violations() -> list[str]:
 
 def test_dependencies_point_one_way() -> None:
     assert layering_violations() == []
+
+
+def test_state_is_used_through_its_package_only() -> None:
+    """`from state import …`: its modules are its own business."""
+    reaching_in = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for package in set(LAYER) - {"state"}
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for name in sorted(imported_modules(path))
+        if name.startswith("state.")
+    ]
+    assert reaching_in == []
 
 
 def test_the_check_sees_function_level_imports(tmp_path: Path) -> None:

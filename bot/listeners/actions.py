@@ -22,7 +22,7 @@ from bot.blocks import (
 )
 from bot.context import GENERIC_ERROR
 from bot.injection import bot_context
-from engine.feedback import Verdict
+from state import Verdict
 
 log = logging.getLogger(__name__)
 

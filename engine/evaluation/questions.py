@@ -95,20 +95,19 @@ def unanswerable_questions() -> list[Question]:
 def feedback_records(home: Path, state_url: str = "") -> list[dict[str, Any]]:
     """Verdicts from the feedback store (written by the Slack bot), as dicts: the
     PostgreSQL one at `state_url` if given, else the SQLite file in `home`."""
-    from engine.feedback import FeedbackStore, SQLiteFeedbackStore, feedback_path
+    from engine.types import Answer
+    from state import FeedbackStore, PostgresFeedbackStore, SQLiteFeedbackStore, feedback_path
 
     path = feedback_path(home)
     if not state_url and not path.exists():
         return []
     where = "state_url" if state_url else str(path)
     try:
-        store: FeedbackStore
+        store: FeedbackStore[Answer]
         if state_url:
-            from engine.feedback_pg import PostgresFeedbackStore
-
-            store = PostgresFeedbackStore(state_url)
+            store = PostgresFeedbackStore(state_url, Answer.from_json)
         else:
-            store = SQLiteFeedbackStore(path)
+            store = SQLiteFeedbackStore(path, Answer.from_json)
         try:
             return [asdict(r) for r in store.records()]
         finally:

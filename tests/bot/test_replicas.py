@@ -19,10 +19,8 @@ from typing import Any
 import pytest
 
 from bot.blocks import HELPFUL
-from bot.state import open_slack_state
-from engine import build_engine
-from engine.feedback import open_feedback_store
-from engine.feedback_retry import RetryingFeedbackStore
+from engine import Answer, build_engine
+from state import RetryingFeedbackStore, open_feedback_store, open_slack_state
 from tests.bot.processes import TOKENS, BotProcess, write_config
 from tests.bot.test_slack_bot import buttons
 from tests.conftest import HANDBOOK, ROOT, make_settings, ollama_settings
@@ -148,10 +146,12 @@ def test_postgresql_going_away_mid_run_loses_no_answer_and_no_feedback(
     ollama_engine, make_bot, postgres_server, pg_url, tmp_path, caplog
 ):
     settings = make_settings(tmp_path, state_url=pg_url)
-    store = open_feedback_store(settings)
+    store = open_feedback_store(settings.home, settings.state_url, Answer.from_json)
     assert isinstance(store, RetryingFeedbackStore)
     store.first_pause = 0.05
-    bot = make_bot(ollama_engine, store=store, state=open_slack_state(settings))
+    bot = make_bot(
+        ollama_engine, store=store, state=open_slack_state(settings.home, settings.state_url)
+    )
     caplog.set_level(logging.INFO)
     postgres_server.stop()
     try:

@@ -11,8 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.blocks import HELPFUL, NOT_HELPFUL, SHARE, SUGGEST, SUGGEST_VIEW
+from engine import Answer
 from engine.errors import InvalidQuestion
-from engine.feedback import SQLiteFeedbackStore
+from state import SQLiteFeedbackStore
 from tests.fakes.slack_api import BOT_USER
 
 LINK = "<https://git.example.com/platform/handbook/blob/main/"
@@ -212,7 +213,9 @@ def test_feedback_buttons_and_suggestion_are_stored(ollama_engine, make_bot, tmp
     ok = bot.submit_view(SUGGEST_VIEW, answer_id, "Run `shipit rollback ledger-api`.", user="U5")
     assert ok.status == 200 and not ok.body
 
-    records = SQLiteFeedbackStore(tmp_path / "bot-home" / "feedback.sqlite").records()
+    records = SQLiteFeedbackStore(
+        tmp_path / "bot-home" / "feedback.sqlite", Answer.from_json
+    ).records()
     assert [r.verdict for r in records] == ["helpful", "correction"]
     helpful, correction = records
     assert helpful.user == "U5" and helpful.channel == "C2"
@@ -224,9 +227,9 @@ def test_feedback_buttons_and_suggestion_are_stored(ollama_engine, make_bot, tmp
     assert correction.correction == "Run `shipit rollback ledger-api`."
     assert [
         r.verdict
-        for r in SQLiteFeedbackStore(tmp_path / "bot-home" / "feedback.sqlite").records(
-            verdict="correction"
-        )
+        for r in SQLiteFeedbackStore(
+            tmp_path / "bot-home" / "feedback.sqlite", Answer.from_json
+        ).records(verdict="correction")
     ] == ["correction"]
 
 

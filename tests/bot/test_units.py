@@ -26,9 +26,8 @@ from bot.context import RateLimiter, strip_mentions
 from bot.listeners.events import thread_history
 from bot.main import run
 from bot.settings import SlackSettings
-from bot.state import SQLiteSlackState
 from engine import Answer, Citation, ConfigError
-from engine.feedback import SQLiteFeedbackStore
+from state import SQLiteFeedbackStore, SQLiteSlackState
 from tests.conftest import make_settings
 
 NOW = datetime(2025, 6, 30, tzinfo=UTC)
@@ -143,14 +142,15 @@ def test_missing_secrets_are_a_clear_config_error(tmp_path: Path, monkeypatch):
 
 
 def test_feedback_store_reads_back_records(tmp_path: Path):
-    store = SQLiteFeedbackStore(tmp_path / "feedback.sqlite")
+    store = SQLiteFeedbackStore(tmp_path / "feedback.sqlite", Answer.from_json)
     answer = Answer("q?", "a [1].", (cite(1),), model="m", adapter="ad-1", unsupported=True,
                     notice="n")  # fmt: skip
     aid = store.add_answer(answer, user="U1", channel="C1")
     store.add_feedback(aid, user="U1", channel="C1", verdict="not_helpful")
     store.add_feedback(aid, user="U2", channel="C1", verdict="helpful")
     store.add_feedback(aid, user="U1", channel="C1", verdict="correction", correction="b")
-    again = SQLiteFeedbackStore(tmp_path / "feedback.sqlite")  # durable: a new process reads it
+    # durable: a new process reads it
+    again = SQLiteFeedbackStore(tmp_path / "feedback.sqlite", Answer.from_json)
     records = again.records()
     assert [(r.user, r.verdict) for r in records] == [
         ("U1", "not_helpful"), ("U2", "helpful"), ("U1", "correction")]  # fmt: skip
@@ -200,13 +200,13 @@ def test_slack_state_takes_over_what_an_older_feedback_store_knew(tmp_path: Path
     assert not state.claim("msg:C1:9.9")
     assert state.answered_thread("C1", "9.9") and not state.answered_thread("C1", "")
     # The engine's store still reads and writes the older file.
-    store = SQLiteFeedbackStore(legacy)
+    store = SQLiteFeedbackStore(legacy, Answer.from_json)
     aid = store.add_answer(Answer("q2", "a2", ()), user="U2", channel="C2")
     stored = store.answer(aid)
     assert stored is not None and stored.answer.text == "a2"
     # A new store has none of the Slack-only state: nothing is copied.
     (tmp_path / "new").mkdir()
-    SQLiteFeedbackStore(tmp_path / "new" / "feedback.sqlite")
+    SQLiteFeedbackStore(tmp_path / "new" / "feedback.sqlite", Answer.from_json)
     fresh = SQLiteSlackState(tmp_path / "new" / "slack-state.sqlite",
                        legacy=tmp_path / "new" / "feedback.sqlite")  # fmt: skip
     assert fresh.mark_shared("old1")

@@ -1,13 +1,14 @@
 """Feedback stored by the Slack bot becomes training data and evaluation questions."""
 
+from engine import Answer
 from engine.evaluation.questions import feedback_records, questions_from_feedback
-from engine.feedback import SQLiteFeedbackStore, feedback_path
 from finetune.config import FinetuneConfig
 from finetune.dataset import build_dataset
+from state import SQLiteFeedbackStore, feedback_path
 
 
 def test_helpful_answers_and_corrections_feed_the_dataset(tmp_path, search_engine):
-    store = SQLiteFeedbackStore(feedback_path(tmp_path))
+    store = SQLiteFeedbackStore(feedback_path(tmp_path), Answer.from_json)
     asked = {
         "helpful": "How do I roll back a deploy?",
         "not_helpful": "When is the on-call handoff?",

@@ -12,9 +12,9 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from engine.errors import StateUnavailable
-from engine.feedback import utc_now
-from engine.postgres import Postgres
+from state.errors import StateUnavailable
+from state.feedback import utc_now
+from state.postgres import Postgres
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,15 @@
 """Durable store of the bot's answers and the feedback on them.
 
 `FeedbackStore` is the interface. `SQLiteFeedbackStore` (the default, embedded) and
-`engine.feedback_pg.PostgresFeedbackStore` (when `state_url` is set, so that several
-replicas share it) implement it; `open_feedback_store(settings)` picks one.
+`state.feedback_postgres.PostgresFeedbackStore` (when `state_url` is set, so that several
+replicas share it) implement it; `open_feedback_store(home, state_url, decode)` picks one.
+
+The stores keep an answer as its record (`to_record()`) and hand it back through the
+`decode` they are given (the engine's `Answer.from_json`): the answer type is the
+engine's, and this layer does not import it.
 
 SQLite file: `<home>/feedback.sqlite`. Schema (the nightly retraining and the eval read it
-with `open_feedback_store(settings).records()`; nothing else should depend on the tables;
+with `open_feedback_store(…).records()`; nothing else should depend on the tables;
 PostgreSQL has the same columns in `teamkb_answers` and `teamkb_feedback`):
 
     answers   one row per answer the bot posted
@@ -25,7 +29,7 @@ PostgreSQL has the same columns in `teamkb_answers` and `teamkb_feedback`):
       correction TEXT          the suggested better answer ('' unless a correction)
       A user's later Helpful/Not helpful on the same answer replaces their earlier one.
 
-Stores created before the Slack bot kept its own state (`bot.state`) also have an
+Stores created before the Slack bot kept its own state (`state.slack`) also have an
 `answers.shared_at` column and a `seen` table: no longer written here; the bot copies
 them once into its `slack-state.sqlite`.
 """
@@ -36,16 +40,14 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from engine.settings import Settings
-from engine.sqlite import transaction, use_wal
-from engine.types import Answer
+from state.sqlite import transaction, use_wal
 
 Verdict = Literal["helpful", "not_helpful", "correction"]
 VERDICTS: tuple[str, ...] = ("helpful", "not_helpful", "correction")
@@ -70,6 +72,27 @@ def feedback_path(home: Path) -> Path:
     return Path(home) / "feedback.sqlite"
 
 
+class KeptAnswer(Protocol):
+    """What the stores read from an answer they keep."""
+
+    @property
+    def question(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def adapter(self) -> str: ...
+    @property
+    def collection(self) -> str: ...
+    def to_record(self) -> dict[str, Any]: ...
+
+
+A = TypeVar("A", bound=KeptAnswer)
+# An answer back from its record and its question (the engine's `Answer.from_json`).
+Decode = Callable[[dict[str, Any], str], A]
+
+
 @dataclass(frozen=True)
 class FeedbackRecord:
     id: int
@@ -86,23 +109,23 @@ class FeedbackRecord:
 
 
 @dataclass(frozen=True)
-class StoredAnswer:
+class StoredAnswer(Generic[A]):
     id: str
     user: str
     channel: str
     thread_ts: str
-    answer: Answer
+    answer: A
 
 
-class FeedbackStore(Protocol):
+class FeedbackStore(Protocol[A]):
     """Answers and the verdicts on them: the bot writes; retraining and the eval read."""
 
-    def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "",
+    def add_answer(self, answer: A, *, user: str, channel: str, thread_ts: str = "",
                    answer_id: str = "") -> str:  # fmt: skip
         """Store `answer`; returns its id (`answer_id`, or a new one)."""
         ...
 
-    def answer(self, answer_id: str) -> StoredAnswer | None: ...
+    def answer(self, answer_id: str) -> StoredAnswer[A] | None: ...
 
     def add_feedback(
         self, answer_id: str, *, user: str, channel: str, verdict: Verdict, correction: str = ""
@@ -117,17 +140,18 @@ class FeedbackStore(Protocol):
     def close(self) -> None: ...
 
 
-def open_feedback_store(settings: Settings) -> FeedbackStore:
-    """PostgreSQL when `state_url` is set (several replicas), else the SQLite file.
+def open_feedback_store(home: Path, state_url: str, decode: Decode[A]) -> FeedbackStore[A]:
+    """PostgreSQL when `state_url` is set (several replicas), else the SQLite file in
+    the data folder `home`.
 
     PostgreSQL writes that fail mid-run are kept and retried (`RetryingFeedbackStore`);
     an unreachable server at start is a ConfigError naming `state_url`."""
-    if settings.state_url:
-        from engine.feedback_pg import PostgresFeedbackStore
-        from engine.feedback_retry import RetryingFeedbackStore
+    if state_url:
+        from state.feedback_postgres import PostgresFeedbackStore
+        from state.feedback_retry import RetryingFeedbackStore
 
-        return RetryingFeedbackStore(PostgresFeedbackStore(settings.state_url))
-    return SQLiteFeedbackStore(feedback_path(settings.home))
+        return RetryingFeedbackStore(PostgresFeedbackStore(state_url, decode))
+    return SQLiteFeedbackStore(feedback_path(home), decode)
 
 
 def utc_now() -> str:
@@ -144,7 +168,7 @@ def check_verdict(verdict: str) -> None:
         raise ValueError(f"unknown verdict {verdict!r}")
 
 
-def answer_row(answer: Answer, answer_id: str, user: str, channel: str,
+def answer_row(answer: KeptAnswer, answer_id: str, user: str, channel: str,
                thread_ts: str) -> tuple[Any, ...]:  # fmt: skip
     """An answers row, in column order (id … payload); both stores write the same."""
     record = answer.to_record()
@@ -153,11 +177,11 @@ def answer_row(answer: Answer, answer_id: str, user: str, channel: str,
             answer.collection, json.dumps(record))  # fmt: skip
 
 
-def to_stored(row: Sequence[Any]) -> StoredAnswer:
+def to_stored(row: Sequence[Any], decode: Decode[A]) -> StoredAnswer[A]:
     """From (id, user, channel, thread_ts, question, payload JSON)."""
     return StoredAnswer(
         id=row[0], user=row[1], channel=row[2], thread_ts=row[3],
-        answer=Answer.from_json(json.loads(row[5]), row[4]),
+        answer=decode(json.loads(row[5]), row[4]),
     )  # fmt: skip
 
 
@@ -171,11 +195,12 @@ def to_record(row: Sequence[Any]) -> FeedbackRecord:
     )  # fmt: skip
 
 
-class SQLiteFeedbackStore:
+class SQLiteFeedbackStore(Generic[A]):
     """The embedded default: one file in the data folder."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, decode: Decode[A]) -> None:
         self.path = Path(path)
+        self._decode = decode
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection per call keeps threads apart; the lock serialises writers in
         # this process so that SQLite never answers "database is locked".
@@ -188,7 +213,7 @@ class SQLiteFeedbackStore:
         return transaction(self.path)
 
     # -- answers -------------------------------------------------------------------
-    def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "",
+    def add_answer(self, answer: A, *, user: str, channel: str, thread_ts: str = "",
                    answer_id: str = "") -> str:  # fmt: skip
         answer_id = answer_id or new_answer_id()
         with self._lock, self._connect() as db:
@@ -201,13 +226,13 @@ class SQLiteFeedbackStore:
             )
         return answer_id
 
-    def answer(self, answer_id: str) -> StoredAnswer | None:
+    def answer(self, answer_id: str) -> StoredAnswer[A] | None:
         with self._connect() as db:
             row = db.execute(
                 "SELECT id, user, channel, thread_ts, question, payload FROM answers WHERE id = ?",
                 (answer_id,),
             ).fetchone()
-        return to_stored(row) if row is not None else None
+        return to_stored(row, self._decode) if row is not None else None
 
     # -- feedback ------------------------------------------------------------------
     def add_feedback(

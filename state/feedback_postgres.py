@@ -3,7 +3,11 @@ replica in one place, read by retraining and the eval like the SQLite store."""
 
 from __future__ import annotations
 
-from engine.feedback import (
+from typing import Generic
+
+from state.feedback import (
+    A,
+    Decode,
     FeedbackRecord,
     StoredAnswer,
     Verdict,
@@ -14,8 +18,7 @@ from engine.feedback import (
     to_stored,
     utc_now,
 )
-from engine.postgres import Postgres
-from engine.types import Answer
+from state.postgres import Postgres
 
 # "user" is a reserved word in PostgreSQL, hence the quotes.
 SCHEMA = """
@@ -33,11 +36,12 @@ CREATE TABLE IF NOT EXISTS teamkb_feedback (
 """
 
 
-class PostgresFeedbackStore:
-    def __init__(self, url: str) -> None:
+class PostgresFeedbackStore(Generic[A]):
+    def __init__(self, url: str, decode: Decode[A]) -> None:
         self.db = Postgres(url, schema=SCHEMA)
+        self._decode = decode
 
-    def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "",
+    def add_answer(self, answer: A, *, user: str, channel: str, thread_ts: str = "",
                    answer_id: str = "") -> str:  # fmt: skip
         answer_id = answer_id or new_answer_id()
         with self.db.transaction() as cur:
@@ -50,7 +54,7 @@ class PostgresFeedbackStore:
             )
         return answer_id
 
-    def answer(self, answer_id: str) -> StoredAnswer | None:
+    def answer(self, answer_id: str) -> StoredAnswer[A] | None:
         with self.db.transaction() as cur:
             cur.execute(
                 'SELECT id, "user", channel, thread_ts, question, payload FROM teamkb_answers '
@@ -58,7 +62,7 @@ class PostgresFeedbackStore:
                 (answer_id,),
             )
             row = cur.fetchone()
-        return to_stored(row) if row is not None else None
+        return to_stored(row, self._decode) if row is not None else None
 
     def add_feedback(
         self, answer_id: str, *, user: str, channel: str, verdict: Verdict, correction: str = ""

@@ -1,5 +1,5 @@
-"""The shared state behind its two interfaces (engine.feedback.FeedbackStore,
-bot.state.SlackState): SQLite and a real PostgreSQL give the same answers, and
+"""The shared state behind its two interfaces (state.FeedbackStore,
+state.SlackState): SQLite and a real PostgreSQL give the same answers, and
 PostgreSQL's faults (unreachable at start, gone mid-run) are handled as promised."""
 
 from __future__ import annotations
@@ -11,27 +11,43 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import SlackState, SQLiteSlackState, open_slack_state
-from engine import Answer, ConfigError
-from engine.feedback import FeedbackStore, SQLiteFeedbackStore, open_feedback_store
-from engine.feedback_retry import RetryingFeedbackStore
+from engine import Answer, ConfigError, Settings
+from state import (
+    FeedbackStore,
+    RetryingFeedbackStore,
+    SlackState,
+    SQLiteFeedbackStore,
+    SQLiteSlackState,
+    open_feedback_store,
+    open_slack_state,
+)
 from tests.conftest import make_settings
+
+
+def _open_feedback_store(settings: Settings) -> FeedbackStore[Answer]:
+    return open_feedback_store(settings.home, settings.state_url, Answer.from_json)
+
+
+def _open_slack_state(settings: Settings) -> SlackState:
+    return open_slack_state(settings.home, settings.state_url)
 
 
 def _answer(q: str = "How do I roll back?") -> Answer:
     return Answer(question=q, text="Run deploy rollback [1].", citations=(), model="m")
 
 
-def _stores(kind: str, tmp_path: Path, request: pytest.FixtureRequest
-            ) -> tuple[FeedbackStore, SlackState, FeedbackStore, SlackState]:  # fmt: skip
+Stores = tuple[FeedbackStore[Answer], SlackState, FeedbackStore[Answer], SlackState]
+
+
+def _stores(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Stores:
     """Two independent handles on one store: what two replicas would hold."""
     if kind == "sqlite":
         f, s = tmp_path / "home" / "f.sqlite", tmp_path / "home" / "s.sqlite"
-        a, b = SQLiteFeedbackStore(f), SQLiteFeedbackStore(f)
+        a, b = SQLiteFeedbackStore(f, Answer.from_json), SQLiteFeedbackStore(f, Answer.from_json)
         return a, SQLiteSlackState(s), b, SQLiteSlackState(s)
     settings = make_settings(tmp_path, state_url=request.getfixturevalue("pg_url"))
-    return (open_feedback_store(settings), open_slack_state(settings),
-            open_feedback_store(settings), open_slack_state(settings))  # fmt: skip
+    return (_open_feedback_store(settings), _open_slack_state(settings),
+            _open_feedback_store(settings), _open_slack_state(settings))  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -67,7 +83,7 @@ def test_both_stores_keep_the_same_facts(kind, tmp_path, request):
 
 def test_concurrent_claims_across_replicas_have_one_winner(pg_url, tmp_path):
     settings = make_settings(tmp_path, state_url=pg_url)
-    replicas = [open_slack_state(settings) for _ in range(4)]
+    replicas = [_open_slack_state(settings) for _ in range(4)]
     start = threading.Barrier(len(replicas))
     wins: list[bool] = []
 
@@ -90,7 +106,7 @@ def test_unreachable_postgresql_at_start_names_state_url(tmp_path):
     url = f"postgresql://kb:hunter2-secret@127.0.0.1:{free_port()}/kb"
     settings = make_settings(tmp_path, state_url=url)
     with pytest.raises(ConfigError) as err:
-        open_feedback_store(settings)
+        _open_feedback_store(settings)
     message = str(err.value)
     assert message.startswith("state_url: cannot reach PostgreSQL at postgresql://kb:***@127.0.0.1")
     assert "hunter2-secret" not in message and "hunter2-secret" not in repr(settings)
@@ -100,11 +116,11 @@ def test_feedback_written_while_postgresql_is_down_is_retried_and_logged(
     postgres_server, pg_url, tmp_path, caplog
 ):
     settings = make_settings(tmp_path, state_url=pg_url)
-    store = open_feedback_store(settings)
+    store = _open_feedback_store(settings)
     assert isinstance(store, RetryingFeedbackStore)
     store.first_pause = 0.05  # the retry loop's first pause; it doubles from there
     kept_id = ""
-    caplog.set_level(logging.INFO, logger="engine.feedback_retry")
+    caplog.set_level(logging.INFO, logger="state.feedback_retry")
     postgres_server.stop()
     try:
         kept_id = store.add_answer(_answer(), user="U1", channel="C1")
@@ -125,7 +141,7 @@ def test_feedback_written_while_postgresql_is_down_is_retried_and_logged(
 
 def test_writes_still_unstored_at_close_are_logged_as_errors(postgres_server, pg_url,
                                                               tmp_path, caplog):  # fmt: skip
-    store = open_feedback_store(make_settings(tmp_path, state_url=pg_url))
+    store = _open_feedback_store(make_settings(tmp_path, state_url=pg_url))
     postgres_server.stop()
     try:
         answer_id = store.add_answer(_answer(), user="U1", channel="C1")
@@ -163,7 +179,7 @@ def test_pg_dump_of_the_teamkb_tables_holds_the_feedback(postgres_server, pg_url
     """The backup command the README gives."""
     import subprocess
 
-    store = open_feedback_store(make_settings(tmp_path, state_url=pg_url))
+    store = _open_feedback_store(make_settings(tmp_path, state_url=pg_url))
     answer_id = store.add_answer(_answer(), user="U1", channel="C1")
     store.add_feedback(answer_id, user="U1", channel="C1", verdict="correction",
                        correction="Press the big red button.")  # fmt: skip

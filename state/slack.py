@@ -1,10 +1,10 @@
 """What only the Slack bot needs to remember: the `SlackState` interface, its SQLite
 implementation (the default) and `open_slack_state`, which picks PostgreSQL
-(`bot.state_pg`) when `state_url` is set so that replicas share the retry-dedup claims,
+(`state.slack_postgres`) when `state_url` is set so that replicas share the retry-dedup claims,
 the shared marks and the answered threads.
 
-SQLite file: `<home>/slack-state.sqlite` (the engine's `feedback.sqlite` keeps the answers and
-the feedback that retraining reads; nothing outside `bot` reads this one). Tables:
+SQLite file: `<home>/slack-state.sqlite` (`feedback.sqlite` keeps the answers and the
+feedback that retraining reads; nothing but the bot reads this one). Tables:
 
     seen      events already handled (Slack retries, message + app_mention twice)
       key TEXT PRIMARY KEY, at TEXT
@@ -14,7 +14,7 @@ the feedback that retraining reads; nothing outside `bot` reads this one). Table
       channel TEXT, thread_ts TEXT, at TEXT, PRIMARY KEY (channel, thread_ts)
 
 On first use in a home whose `feedback.sqlite` predates this file, the same facts are
-copied from there once (see `bot.state_import`), so an upgrade forgets nothing.
+copied from there once (see `state.slack_import`), so an upgrade forgets nothing.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from bot.state_import import import_legacy
-from engine.feedback import feedback_path
-from engine.settings import Settings
-from engine.sqlite import transaction, use_wal
+from state.feedback import feedback_path
+from state.slack_import import import_legacy
+from state.sqlite import transaction, use_wal
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ CREATE TABLE IF NOT EXISTS threads (
 """
 
 
-def state_path(home: Path) -> Path:
+def slack_state_path(home: Path) -> Path:
     return Path(home) / "slack-state.sqlite"
 
 
@@ -75,14 +74,14 @@ class SlackState(Protocol):
     def close(self) -> None: ...
 
 
-def open_slack_state(settings: Settings) -> SlackState:
-    """PostgreSQL when `state_url` is set (several replicas), else the SQLite file."""
-    if settings.state_url:
-        from bot.state_pg import PostgresSlackState
+def open_slack_state(home: Path, state_url: str) -> SlackState:
+    """PostgreSQL when `state_url` is set (several replicas), else the SQLite file in
+    the data folder `home`."""
+    if state_url:
+        from state.slack_postgres import PostgresSlackState
 
-        return PostgresSlackState(settings.state_url)
-    home = Path(settings.home)
-    return SQLiteSlackState(state_path(home), legacy=feedback_path(home))
+        return PostgresSlackState(state_url)
+    return SQLiteSlackState(slack_state_path(home), legacy=feedback_path(home))
 
 
 class SQLiteSlackState:

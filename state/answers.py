@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.sqlite import use_wal
+from state.sqlite import use_wal
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The SQLite files the embedded stores keep (feedback here, Slack state in `bot`)."""
+"""The SQLite files the embedded stores keep (answer cache, feedback, Slack state)."""
 
 from __future__ import annotations
 

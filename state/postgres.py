@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from engine.errors import ConfigError, StateUnavailable
+from state.errors import ConfigError, StateUnavailable
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 5

@@ -14,16 +14,17 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic
 
-from engine.errors import StateUnavailable
-from engine.feedback import (
+from state.errors import StateUnavailable
+from state.feedback import (
+    A,
     FeedbackRecord,
     FeedbackStore,
     StoredAnswer,
     Verdict,
     new_answer_id,
 )
-from engine.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +35,21 @@ class _Write:
     run: Callable[[], object]
 
 
-class RetryingFeedbackStore:
+class RetryingFeedbackStore(Generic[A]):
     """Wraps a store whose writes may raise StateUnavailable (PostgreSQL)."""
 
-    def __init__(self, inner: FeedbackStore, *, first_pause: float = 0.5,
+    def __init__(self, inner: FeedbackStore[A], *, first_pause: float = 0.5,
                  max_pause: float = 30.0) -> None:  # fmt: skip
         self.inner = inner
         self.first_pause, self.max_pause = first_pause, max_pause
         self._pending: deque[_Write] = deque()
-        self._answers: dict[str, StoredAnswer] = {}  # kept answers, for the buttons
+        self._answers: dict[str, StoredAnswer[A]] = {}  # kept answers, for the buttons
         self._cond = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
 
     # -- FeedbackStore -----------------------------------------------------------------
-    def add_answer(self, answer: Answer, *, user: str, channel: str, thread_ts: str = "",
+    def add_answer(self, answer: A, *, user: str, channel: str, thread_ts: str = "",
                    answer_id: str = "") -> str:  # fmt: skip
         answer_id = answer_id or new_answer_id()
         write = _Write(f"answer {answer_id}", lambda: self.inner.add_answer(
@@ -60,7 +61,7 @@ class RetryingFeedbackStore:
                                                         answer)  # fmt: skip
         return answer_id
 
-    def answer(self, answer_id: str) -> StoredAnswer | None:
+    def answer(self, answer_id: str) -> StoredAnswer[A] | None:
         with self._cond:
             kept = self._answers.get(answer_id)
         return kept if kept is not None else self.inner.answer(answer_id)

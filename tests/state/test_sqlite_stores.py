@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import SQLiteSlackState
-from engine.cache import AnswerCache
-from engine.feedback import SQLiteFeedbackStore
-from engine.sqlite import use_wal
+from engine import Answer
+from state import AnswerCache, SQLiteFeedbackStore, SQLiteSlackState
+from state.sqlite import use_wal
 
 STORES: dict[str, Callable[[Path], object]] = {
     "answer cache": AnswerCache,
-    "feedback": SQLiteFeedbackStore,
+    "feedback": lambda path: SQLiteFeedbackStore(path, Answer.from_json),
     "slack state": SQLiteSlackState,
 }
 
