@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.abstention import decline_reason, signals
+from engine.answer_key import answer_key
 from engine.citations import check_citations, ground
 from engine.errors import ConfigError, GeneratorUnavailable, InvalidQuestion
 from engine.evidence import Evidence, EvidenceSet, select_evidence, sentence_lines
 from engine.followups import retrieval_query
 from engine.ports import Generator
-from engine.prompting import PROMPT_VERSION, build_prompt, is_declined, prompt_budget
+from engine.prompting import build_prompt, is_declined, prompt_budget
 from engine.rendering import as_read, is_asciidoc, model_view
 from engine.settings import Settings
 from engine.terms import contains
@@ -263,20 +264,13 @@ class Engine:
         key = None
         if self.cache is not None and version is not None:
             gen = self.generator
-            key = AnswerCache.key(
-                " ".join(question.lower().split()), " ".join(query.lower().split()), name, version,
-                gen.model if gen else "", gen.adapter if gen else "", PROMPT_VERSION,
-                self.settings.retrieval.k, self.settings.retrieval.min_similarity,
-                self.settings.retrieval.min_confidence, self.settings.retrieval.quotes,
-                *self._ranking(),
+            key = answer_key(
+                question=question, query=query, collection=self.settings.collection(name),
+                index_version=version, model=gen.model if gen else "",
+                adapter=gen.adapter if gen else "", retrieval=self.settings.retrieval,
+                generator=self.settings.generator,
             )  # fmt: skip
         return _Request(question, query, name, key)
-
-    def _ranking(self) -> tuple[str, ...]:
-        """What changes the ranking beyond the index version: a re-ranker and its depth
-        (none adds nothing, so answers cached before re-rankers existed still hit)."""
-        r = self.settings.retrieval
-        return (r.reranker, str(r.rerank_depth)) if r.reranker else ()
 
     def _from_cache(self, request: _Request, t0: float) -> Answer | None:
         if self.cache is None or request.cache_key is None:

@@ -13,9 +13,6 @@ from engine.evidence import is_rst, unwrap
 from engine.rendering import model_view
 from engine.types import Passage, Prompt
 
-# Part of the answer-cache key: bump it when prompting or citation checking changes.
-PROMPT_VERSION = "p31"
-
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.
 DECLINE = "The docs do not cover this."

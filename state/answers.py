@@ -1,9 +1,9 @@
-"""A persistent answer cache. Keys include the index version, model and adapter, so a
-re-index or a new adapter makes old entries unreachable (they age out)."""
+"""A persistent answer cache. Its caller derives the keys from all that shapes an answer
+(the engine's `answer_key`), so a re-index, a new adapter or a changed setting makes old
+entries unreachable (they age out)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sqlite3
@@ -30,10 +30,6 @@ class AnswerCache:
         self._lock = threading.Lock()
         self._db.execute("DELETE FROM answers WHERE at < ?", (time.time() - MAX_AGE_S,))
         self._db.commit()
-
-    @staticmethod
-    def key(*parts: Any) -> str:
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
