@@ -22,10 +22,10 @@ from engine.settings import Settings
 from engine.terms import contains
 from engine.types import Answer, Citation, CollectionInfo, Passage, StreamEvent, Turn
 from engine.verify import verify
-from knowledge.asciidoc import adoc_inline
 from knowledge.embedding import Embedder
+from knowledge.formats.asciidoc import adoc_inline
+from knowledge.formats.rst import rst_inline
 from knowledge.fusion import rrf_scores
-from knowledge.loaders import rst_inline
 from knowledge.query import has_content, words
 from knowledge.store import KnowledgeStore, SearchMode
 from knowledge.sync import ProgressFn, SyncReport, sync_collection

@@ -18,9 +18,9 @@ import numpy as np
 
 from engine.terms import contains, fact_tokens, named_terms, rare_terms, stems
 from engine.types import Passage
-from knowledge.asciidoc import ADOC_HIDDEN_LINE
-from knowledge.documents import document_name
+from knowledge import formats
 from knowledge.embedding import Embedder
+from knowledge.formats.asciidoc import ADOC_HIDDEN_LINE
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,11 @@ _RST_LITERAL = re.compile(
     r"|productionlist)::.*|(?!\.\.\s)(?:.*\S)?::)\s*$"
 )
 _DOCTEST = re.compile(r"^\s*>>>\s")
-RST_SUFFIXES = (".rst", ".rst.txt")
 
 
 def is_rst(source: str) -> bool:
     """Whether a source is reStructuredText (gzipped or not)."""
-    return document_name(source).endswith(RST_SUFFIXES)
+    return formats.of(source) is formats.rst.FORMAT
 
 
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|no|fig)\.)$", re.I)

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge import sphinx
+from knowledge import formats
 from knowledge.chunking import CHUNKING_VERSION, DEFAULT_MAX_CHARS, chunk_document
 from knowledge.documents import Chunk
 from knowledge.embedding import Embedder
 from knowledge.errors import KnowledgeError, LoadError
-from knowledge.loaders import check_size, file_type, load_document, supported
+from knowledge.formats import sphinx
+from knowledge.formats.reading import check_size
 from knowledge.store import Collection, CollectionWriter
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def iter_files(
 ) -> Iterator[tuple[Path, str]]:
     """(absolute path, display path) for every supported file; hidden dirs are skipped.
     The HTML pages of a Sphinx build that are copies of its indexed sources, or pages
-    of links, are not yielded but added to `left_out` (knowledge.sphinx says why).
+    of links, are not yielded but added to `left_out` (knowledge.formats.sphinx says why).
     Files of types no loader reads are counted by type in `not_read`."""
     roots = [p.resolve() for p in paths]
     prefix_roots = len(roots) > 1
@@ -94,9 +95,9 @@ def iter_files(
                 p = here / name
                 if name.startswith("."):
                     continue
-                if not supported(p):
+                if formats.of(p) is None:
                     if not_read is not None:
-                        not_read[file_type(name)] += 1
+                        not_read[formats.file_type(name)] += 1
                     continue
                 rel = p.relative_to(root).as_posix()
                 shown = f"{root.name}/{rel}" if prefix_roots else rel
@@ -206,7 +207,7 @@ def _chunks(
     path: Path, rel: str, fhash: str, collection: str, max_chars: int | None
 ) -> list[Chunk]:
     try:
-        doc = load_document(path, rel)
+        doc = formats.load_document(path, rel)
         mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat()
         kwargs = {"max_chars": max_chars} if max_chars else {}
         return list(
@@ -370,8 +371,8 @@ def _finish(
     published = collection.published_version()
     if writer.count() == 0 and not files:
         raise KnowledgeError(
-            "No supported documents found (Markdown, reStructuredText, HTML, AsciiDoc, text, "
-            "PDF) in: " + ", ".join(str(p) for p in paths)
+            f"No supported documents found ({', '.join(formats.NAMES)}) in: "
+            + ", ".join(str(p) for p in paths)
         )
     if wrote or writer.version != published or published is None or writer.fts_index_stale():
         return writer.publish()
@@ -382,7 +383,7 @@ def chunks_in(paths: Iterable[Path]) -> Iterator[Chunk]:
     """Every chunk the given paths produce (for benchmarks and vocabulary building)."""
     for path, rel in iter_files(list(paths)):
         try:
-            doc = load_document(path, rel)
+            doc = formats.load_document(path, rel)
         except LoadError:
             continue
         yield from chunk_document(doc, collection="-", file_hash="", updated_at="")

@@ -87,7 +87,7 @@ def not_read_line(counts: tuple[tuple[str, int], ...], shown: int = 5) -> str:
 
 def left_out_line(left_out: Sequence[SkippedFile]) -> str:
     """One line on a Sphinx build's pages not indexed, saying which kinds there were."""
-    from knowledge.sphinx import summary
+    from knowledge.formats.sphinx import summary
 
     kinds = summary([s.reason for s in left_out])
     return f"Left out {len(left_out)} HTML pages of a Sphinx build: {kinds} (`--json` lists them)."

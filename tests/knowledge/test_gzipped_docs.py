@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-import knowledge.loaders as loaders
+import knowledge.formats.reading as reading
 from engine.evidence import is_rst
 from engine.rendering import is_asciidoc
+from knowledge import formats
 from knowledge.errors import LoadError
-from knowledge.loaders import load_document, supported
+from knowledge.formats import load_document
 from knowledge.store import KnowledgeStore
 from knowledge.sync import iter_files, sync_collection
 from tests.conftest import HANDBOOK
@@ -46,10 +47,10 @@ def test_titles_of_last_resort_drop_both_suffixes(tmp_path):
 
 def test_which_gzipped_files_are_documents(tmp_path):
     for name in ("a.md.gz", "b.rst.txt.gz", "c.html.gz", "d.txt.gz"):
-        assert supported(tmp_path / name), name
+        assert formats.of(tmp_path / name) is not None, name
     # Debian's changelogs, a YAML file, a gzipped PDF (pypdf reads files itself)
     for name in ("changelog.gz", "changelog.Debian.gz", "compose.yaml.gz", "e.pdf.gz"):
-        assert not supported(tmp_path / name), name
+        assert formats.of(tmp_path / name) is None, name
 
 
 def test_is_rst_and_asciidoc_see_through_gz():
@@ -67,7 +68,7 @@ def test_bad_gzip_files_are_reported(tmp_path, monkeypatch):
     with pytest.raises(LoadError, match="not a readable gzip file"):
         load_document(cut, "cut.md.gz")
     # a small file may unpack to gigabytes: reading stops at the size limit
-    monkeypatch.setattr(loaders, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(reading, "MAX_FILE_BYTES", 1000)
     bomb = tmp_path / "bomb.md.gz"
     bomb.write_bytes(gzip.compress(b"# Bomb\n" + b"a" * 100_000))
     assert bomb.stat().st_size < 1000

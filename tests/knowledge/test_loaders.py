@@ -2,10 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.asciidoc import asciidoc_headings
+from knowledge import formats
 from knowledge.chunking import chunk_document
 from knowledge.errors import LoadError
-from knowledge.loaders import load_document, supported
+from knowledge.formats import load_document
+from knowledge.formats.asciidoc import asciidoc_headings
 from tests.conftest import HANDBOOK
 
 
@@ -164,7 +165,8 @@ def test_asciidoc_files_are_titled_by_their_document_title(tmp_path):
     path = write(tmp_path, "diff-options.txt", fragment)
     assert load_document(path, "diff-options.txt").title == "diff-options"
     adoc = load_document(write(tmp_path, "guide.adoc", "= Deploy guide\n\nShip it.\n"), "g")
-    assert supported(tmp_path / "guide.adoc") and adoc.title == "Deploy guide"
+    assert formats.of(tmp_path / "guide.adoc") is formats.asciidoc.FORMAT
+    assert adoc.title == "Deploy guide"
 
 
 @pytest.mark.parametrize(

@@ -304,12 +304,12 @@ def test_file_size_is_checked_before_reading(tmp_path, docs, monkeypatch):
 
 
 def test_a_file_whose_loader_fails_is_skipped_with_the_reason(tmp_path, docs, monkeypatch):
-    from knowledge import loaders
+    from knowledge.formats import asciidoc
 
-    def broken(path_str, rel):
+    def broken(path, rel):
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setitem(loaders.LOADERS, ".txt", broken)
+    monkeypatch.setattr(asciidoc, "read_text", broken)  # notes.txt is AsciiDoc
     store = KnowledgeStore(str(tmp_path / "index"))
     r = sync_collection(store.collection("team"), HashEmbedder(), [docs])
     assert [s.path for s in r.skipped] == ["notes.txt"]

@@ -17,6 +17,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from knowledge.documents import document_name
+from knowledge.formats import html, of
 
 # Written by every Sphinx HTML build (the intersphinx inventory, the search index).
 _MARKERS = frozenset({"objects.inv", "searchindex.js"})
@@ -25,7 +26,8 @@ SOURCES_DIR = "_sources"
 # code, not docs, and its highlighting spans read back without their spaces.
 MODULES_DIR = "_modules"
 # `os.html` ← `_sources/os.rst.txt`: the page's source suffix, then Sphinx's
-# `html_sourcelink_suffix` (".txt" unless a project sets it to "").
+# `html_sourcelink_suffix` (".txt" unless a project sets it to ""). These are the names
+# Sphinx gives a source copy, not what teamkb reads (knowledge.formats.of says that).
 _SOURCE_SUFFIXES = (".rst.txt", ".md.txt", ".txt", ".rst", ".md")
 # Why a page is left out (SkippedFile.reason), and how `summary` counts each kind.
 LINKS = "a page Sphinx generates (an index of links)"
@@ -42,9 +44,9 @@ def is_build(filenames: Collection[str]) -> bool:
 def left_out(path: Path, build: Path) -> str:
     """Why the file `path` inside the Sphinx build rooted at `build` is not indexed, or
     '' when it is."""
-    page = Path(document_name(path.name))  # Debian gzips large pages: `changelog.html.gz`
-    if page.suffix.lower() not in (".html", ".htm"):
+    if of(path) is not html.FORMAT:
         return ""
+    page = Path(document_name(path.name))  # Debian gzips large pages: `changelog.html.gz`
     rel = path.relative_to(build)
     if len(rel.parts) == 1 and _GENERATED.fullmatch(page.name):
         return LINKS

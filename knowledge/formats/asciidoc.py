@@ -1,6 +1,7 @@
-"""AsciiDoc section titles: the loaders take an AsciiDoc file's title from its document
-title (level 1), not from whatever line comes first (an e-mail header in git's howtos,
-a comment in a fragment meant for inclusion).
+"""AsciiDoc (git's docs, in `.txt` files): a file is kept whole and titled by its document
+title (level 1), not by whatever line comes first (an e-mail header in git's howtos, a
+comment in a fragment meant for inclusion). The model reads it, and answer lines show
+it, as rendered.
 
 Cutting AsciiDoc files into sections at every title, as Markdown is cut, was measured
 and not kept: git-doc's short NAME and SYNOPSIS sections became chunks of their own and
@@ -24,6 +25,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
+
+from knowledge.documents import LoadedDoc, Section
+from knowledge.formats.format import Format
+from knowledge.formats.reading import read_text
+from knowledge.formats.sections import Heading, append_section, document, name_title
 
 _ONE_LINE = re.compile(r"^(={1,6})[ \t]+(\S.*?)(?:[ \t]+=+)?[ \t]*$")
 _UNDERLINE_LEVEL = {"=": 1, "-": 2, "~": 3, "^": 4, "+": 5}
@@ -35,8 +42,6 @@ _ANCHOR = re.compile(r"^(?:\[\[[^\]]*\]\]|\[[^\]]*\])\s*$")
 # Lines that are markup, not a title: a comment, a conditional or include directive,
 # an attribute entry, an anchor, a definition term (`--soft::`).
 _MARKUP = re.compile(r"^(?://|ifn?def::|endif::|include::|:[\w-]+:|\[\[)|::\s*$|^\[[^\]]*\]\s*$")
-
-Heading = tuple[int, int, str, int]  # line index, level, title, lines it occupies
 
 
 def _underlined(title: str, rule: str) -> bool:
@@ -118,3 +123,33 @@ def adoc_inline(text: str) -> str:
     git-reset(1), character attributes (`{litdd}`, `{caret}`) as their characters."""
     text = _LINKGIT.sub(lambda m: f"{m[1]}({m[2]})" if m[2] else m[1], text)
     return _ATTRIBUTE.sub(lambda m: _CHARACTERS[m[1]], text)
+
+
+def model_view(text: str) -> str:
+    """Without the lines a reader never sees and with the inline markup rendered: a
+    copied `linkgit:git-push[1]` was taken for a citation of passage 1."""
+    return adoc_inline("\n".join(ln for ln in text.split("\n") if not ADOC_HIDDEN_LINE.match(ln)))
+
+
+def load_asciidoc(path_str: str, rel: str) -> LoadedDoc:
+    """The file kept whole (the module says why it is not cut at its section titles),
+    titled by its AsciiDoc document title when it opens with one."""
+    text = read_text(Path(path_str), rel)
+    lines = text.split("\n")
+    sections: list[Section] = []
+    append_section(sections, (), lines, 0)
+    heading = next(asciidoc_headings(lines), None)
+    top = heading[2] if heading and heading[1] == 1 else ""
+    first = next((ln.strip() for ln in lines if ln.strip()), "")
+    # An AsciiDoc fragment meant for inclusion (`diff-options.txt`) opens with a comment
+    # or a directive: its file name says more than that line.
+    title = top or (first if first and not is_markup(first) else name_title(rel))
+    # A title is read, in citations and in the embedded text: git-credential-cache--daemon(1),
+    # not git-credential-cache{litdd}daemon(1).
+    return document(rel, adoc_inline(title)[:120], sections)
+
+
+# Git's own docs are AsciiDoc in `.txt` files.
+FORMAT = Format(
+    "AsciiDoc", (".adoc", ".asciidoc", ".txt"), load_asciidoc, model_view, as_read=adoc_inline
+)
