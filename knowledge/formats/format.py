@@ -10,7 +10,7 @@ from knowledge.documents import LoadedDoc
 Loader = Callable[[str, str], LoadedDoc]  # (file path, path shown to users)
 
 
-def as_is(text: str) -> str:
+def _as_is(text: str) -> str:
     return text
 
 
@@ -20,8 +20,8 @@ class Format:
     suffixes: tuple[str, ...]  # lower case, a compound one (".rst.txt") included
     load: Loader
     # A passage as the model reads it in a prompt, and as its words are checked against.
-    model_view: Callable[[str], str] = as_is
+    model_view: Callable[[str], str] = _as_is
     # An answer line folded from a quote, as the rendered page shows it.
-    as_read: Callable[[str], str] = as_is
+    as_read: Callable[[str], str] = _as_is
     # Whether `name.gz` is read too (Debian gzips its larger docs).
     gzipped: bool = True
