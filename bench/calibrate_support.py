@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import machine
 from engine import build_engine
 from engine.evidence import split_sentences
-from engine.terms import stems
 from engine.verify import MIN_NEW, MIN_OVERLAP, overlap
+from knowledge.text import stems
 from teamkb.config import load_settings
 
 

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from engine import Answer, Citation
+from engine import CITATION_MARKER, Answer, Citation, marker_numbers
 
 SECTION_CHARS = 3000
 MAX_BLOCKS = 50
@@ -56,11 +56,12 @@ def link_citations(text: str, citations: tuple[Citation, ...]) -> str:
     """Escape the answer and turn each [n] marker into a Slack link to its source."""
     by_n = {c.n: c for c in citations}
 
-    def sub(m: re.Match[str]) -> str:
-        c = by_n.get(int(m.group(1)))
+    def link(m: re.Match[str]) -> str:
+        numbers = marker_numbers(m)
+        c = by_n.get(numbers[0]) if len(numbers) == 1 else None
         return _link(c.url, m.group(0)) if c else m.group(0)
 
-    return re.sub(r"\[(\d+)\]", sub, escape(text))
+    return CITATION_MARKER.sub(link, escape(text))
 
 
 def updated_ago(updated_at: str, now: datetime | None = None) -> str:

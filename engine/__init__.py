@@ -1,7 +1,8 @@
 """teamkb's engine: cited answers from a LanceDB knowledge base.
 
 Public API: `Engine` (ask, ask_stream, search, sync), `build_engine(settings)`, the value
-types and the errors. Front ends import from here only.
+types and the errors, and the text rules front ends share (`split_sentences`, `CITATION_MARKER`,
+`marker_numbers`). Front ends import from here only.
 
 Names are resolved on first use (module `__getattr__`): `Engine` and `build_engine` pull in
 LanceDB, pyarrow and numpy (seconds on a loaded laptop), and a front end that only needs
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         StreamEvent,
         Turn,
     )
+    from knowledge.text import CITATION_MARKER, marker_numbers, split_sentences
 
 # Public name -> the module that defines it.
 _HOMES = {
@@ -51,6 +53,8 @@ _HOMES = {
         ("engine.errors", "IndexNotFound InvalidQuestion TeamkbError"),
         ("engine.settings", "CollectionSettings GeneratorSettings RetrievalSettings Settings"),
         ("engine.types", "Answer Citation CollectionInfo Passage Prompt StreamEvent Turn"),
+        # The text rules a front end reads answers and docs by (knowledge.text).
+        ("knowledge.text", "CITATION_MARKER marker_numbers split_sentences"),
     )
     for name in names.split()
 }
@@ -70,6 +74,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CITATION_MARKER",
     "USER_ERRORS",
     "Answer",
     "Citation",
@@ -89,4 +94,6 @@ __all__ = [
     "TeamkbError",
     "Turn",
     "build_engine",
+    "marker_numbers",
+    "split_sentences",
 ]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.evidence import EvidenceSet
-from engine.terms import looks_like_other_language, stems
+from engine.terms import looks_like_other_language
+from knowledge.text import stems
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.abstention import decline_reason, signals
 from engine.answer_key import answer_key
-from engine.citations import check_citations, ground
+from engine.citations import check_citations
 from engine.errors import ConfigError, GeneratorUnavailable, InvalidQuestion
 from engine.evidence import Evidence, EvidenceSet, select_evidence, sentence_lines
 from engine.followups import retrieval_query
@@ -26,9 +26,10 @@ from knowledge.embedding import Embedder
 from knowledge.formats.asciidoc import adoc_inline
 from knowledge.formats.rst import rst_inline
 from knowledge.fusion import rrf_scores
-from knowledge.query import has_content, words
+from knowledge.query import has_content
 from knowledge.store import KnowledgeStore, SearchMode
 from knowledge.sync import ProgressFn, SyncReport, sync_collection
+from knowledge.text import words
 from state import AnswerCache
 
 log = logging.getLogger(__name__)
@@ -351,10 +352,10 @@ class Engine:
             notice = "The model found no answer in the closest passages."
             return self._answer(run, MODEL_DECLINED_TEXT, self._closest(run, used),
                                 abstained=True, notice=notice)  # fmt: skip
-        # Small models cite wrong or not at all: re-cite each sentence where its words
-        # are (a copied passage header proves nothing), then check what it claims.
+        # Small models cite wrong or not at all: verify re-cites each sentence where its
+        # words are (a copied passage header proves nothing), then checks what it claims.
         texts = [model_view(p.text, p.source) for p in used]  # what the model read
-        verdicts = verify(ground(raw, texts), texts, run.evidence, question=run.request.question,
+        verdicts = verify(raw, texts, run.evidence, question=run.request.question,
                           headings=[f"{p.title} {p.heading}" for p in used])  # fmt: skip
         kept = [v for v in verdicts if v.ok]
         if not kept:

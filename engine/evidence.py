@@ -16,11 +16,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.terms import contains, fact_tokens, named_terms, rare_terms, stems
+from engine.terms import contains, fact_tokens, named_terms, rare_terms
 from engine.types import Passage
 from knowledge import formats
 from knowledge.embedding import Embedder
 from knowledge.formats.asciidoc import ADOC_HIDDEN_LINE
+from knowledge.text import sentence_starts, stems
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ _TABLE_RULE = re.compile(r"^\s*[|+]?[\s|+:=-]*$")
 # An AsciiDoc/RST definition term: "--staged::", "core.editor::", "-S::" (not prose).
 _TERM = re.compile(r"^\S[^\s]*(?:\s\S+){0,3}::\s*$|^\S[^\s]*(?:\s\S+){0,3};;\s*$")
 _TERM_AT = re.compile(r"[^\n]*(?:::|;;)[ \t]*\n")  # a block that opens with its term
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9`\"'(\[*_])")
-_MARKER_ONLY = re.compile(r"^(?:\d{1,3}|[A-Za-z])[.)]$")
 # reStructuredText markup that a reader never sees rendered: a link target
 # (".. _csv-contents:"), a substitution, a directive that only files or formats the page
 # (index entries, authors, a table of contents), or an admonition's bare opening line
@@ -65,9 +64,6 @@ _DOCTEST = re.compile(r"^\s*>>>\s")
 def is_rst(source: str) -> bool:
     """Whether a source is reStructuredText (gzipped or not)."""
     return formats.of(source) is formats.rst.FORMAT
-
-
-_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|no|fig)\.)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -274,13 +270,7 @@ def _sentences(text: str, start: int, end: int, kind: str) -> list[tuple[int, in
     """(start, end, whether it is a whole unit) of each sentence, row or code window."""
     if kind == "code" or kind == "row":
         return _windows(text, start, end, by_line=kind == "code")
-    cuts = [start]
-    for m in _BOUNDARY.finditer(text, start, end):
-        head = text[cuts[-1] : m.start() + 1].strip()
-        # "e.g. X" and an item's own "1. " marker are not sentence ends.
-        if not _ABBREV.search(head[-7:]) and not _MARKER_ONLY.match(head):
-            cuts.append(m.end())
-    cuts.append(end)
+    cuts = [*sentence_starts(text, start, end), end]
     out: list[tuple[int, int, bool]] = []
     for s, e in itertools.pairwise(cuts):
         out.extend(_windows(text, s, e, by_line=False))

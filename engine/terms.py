@@ -1,35 +1,15 @@
-"""Words that carry a question's or an answer's meaning, and the fact-bearing tokens
-(numbers, durations, versions, flags, config keys, code spans, paths, identifiers) that
-must be found verbatim in the docs before a sentence may claim them."""
+"""The fact-bearing tokens (numbers, durations, versions, flags, config keys, code spans,
+paths, identifiers) that must be found verbatim in the docs before a sentence may claim
+them, and the names a question asks about. Words, stems and stop words are
+knowledge.text's."""
 
 from __future__ import annotations
 
 import itertools
 import re
 
+from knowledge.text import STOP_WORDS
 
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Function words and conversational filler: they say nothing about what is asked.
-STOP = _wordset(
-    """a an the and or but nor of to in on at by for from with without into onto over under
-    about above below after before between through during is are was were be been being am
-    it its this that these those there here then than so as if else when where which who
-    whom whose what why how do does did done doing have has had having can could will would
-    shall should may might must i me my mine we us our ours you your yours he him his she
-    her they them their theirs one ones some any all each every no not yes only just also
-    too very more most much many such own same other another again still even ever via
-    up down out off per way thing things stuff need needs want wants like get gets got make
-    makes made let lets use used using uses know tell say says said please hey ok okay
-    anyone someone something anything everything whatever actually really basically
-    according answer docs doc documentation team our we're i'm it's what's there's don't
-    doesn't isn't can't won't whats thats dont cant wont im ive i've we've you're
-    go going goes gonna wanna should've would've kind sort bit lot"""
-)
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’-]*[A-Za-z0-9]|[A-Za-z]")
 # Fact-bearing tokens, most specific first.
 _FACT = re.compile(
     r"`[^`\n]{1,80}`"  # a code span
@@ -41,26 +21,6 @@ _FACT = re.compile(
     r"|\b[a-z]+[A-Z]\w*\b|\b[A-Z][a-z]+[A-Z]\w*\b"  # camelCase / CamelCase identifiers
 )
 _LEADING_NUMBER = re.compile(r"^\d")
-
-
-def stem(word: str) -> str:
-    """A crude stem: lower case, cut to 5 letters ("rotated" ~ "rotation" ~ "rotate")."""
-    w = word.lower().strip("'’-")
-    return w[:5] if len(w) > 5 else w.rstrip("s") or w
-
-
-def content_words(text: str) -> list[str]:
-    """The words of a text that are not function words or filler, lower-cased."""
-    out = []
-    for w in _WORD.findall(text):
-        lw = w.lower().replace("’", "'")
-        if lw not in STOP and len(lw) > 2:
-            out.append(lw)
-    return out
-
-
-def stems(text: str) -> set[str]:
-    return {stem(w) for w in content_words(text)}
 
 
 def fact_tokens(text: str) -> list[str]:
@@ -84,7 +44,7 @@ def rare_terms(question: str) -> list[str]:
         core = w.strip(".,;:!?()[]\"'`")
         # A capital after a sentence end is grammar, not a name.
         opens = prev[-1:] in ".!?:"
-        named = len(core) > 2 and core[0].isupper() and not opens and core.lower() not in STOP
+        named = len(core) > 2 and core[0].isupper() and not opens and core.lower() not in STOP_WORDS
         if named and core not in terms and not any(core in t for t in terms):
             terms.append(core)
     return terms
@@ -130,8 +90,8 @@ def looks_like_other_language(question: str) -> bool:
 
 
 # Words nearly every English question holds at least one of.
-_ENGLISH = _wordset(
+_ENGLISH = frozenset(
     """a an the and or of to in on at by for from with is are was were be do does did
     how what when where which who why can could should would will i we you my our it
-    this that there if not have has my me us your"""
+    this that there if not have has my me us your""".split()  # noqa: SIM905
 )

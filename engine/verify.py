@@ -1,5 +1,7 @@
 """Check each generated sentence against the passage it cites; keep only what the docs
-back. A small model's words are a claim, not a fact: a sentence stays only when
+back. One pass splits the answer into sentences, cites each where its words are
+(`cite`: small models cite wrong or not at all) and checks it. A small model's words are
+a claim, not a fact: a sentence stays only when
 
 1. it cites a passage it was given;
 2. every fact-bearing token in it (numbers, durations, versions, flags, config keys,
@@ -43,9 +45,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from engine.citations import markers
 from engine.evidence import EvidenceSet
-from engine.terms import contains, content_words, fact_tokens, rare_terms, stem, stems
+from engine.terms import contains, fact_tokens, rare_terms
+from knowledge.text import (
+    CITATION_MARKER,
+    CORE_STOP_WORDS,
+    cited_numbers,
+    content_words,
+    format_markers,
+    split_sentences,
+    stem,
+    stems,
+    strip_markers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +73,10 @@ MIN_OVERLAP = 0.4
 # removed four wrong sentences and no right one; 1.0 also a right one (README, "Answer
 # checks").
 MIN_NEW = 0.6
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# Support a sentence needs from the passage it cites to keep that citation, and from
+# another passage to be cited to it when it cites none that backs it.
+KEEP_CITATION = 0.3
+ADD_CITATION = 0.5
 # Check 10: a question asking for an amount, and the words that give one without a digit.
 _AMOUNT_ASKED = re.compile(
     r"\bhow (?:often|long|many|much|big|large|soon|frequently|old|far|fast)\b", re.I
@@ -73,7 +88,10 @@ _AMOUNT_WORDS = frozenset(
     thirty forty fifty sixty hundred hundreds thousand thousands million dozen few
     several half double single multiple unbounded""".split()  # noqa: SIM905 (reads as prose)
 )
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\[\"(])")
+# "deploys/rollback.md › How to roll back": a passage header copied into the answer.
+_HEADER_COPY = re.compile(r"[\w./-]+\.(?:md|markdown|rst|txt|html?|pdf)\b\s*›", re.I)
+# What support() counts as a sentence's words: code spans, paths and numbers whole.
+_CLAIM_WORD = re.compile(r"`[^`]+`|[A-Za-z0-9][A-Za-z0-9_.:/#%-]*[A-Za-z0-9%]|[0-9]")
 _CLAUSE = re.compile(r"[.;:!?()\[\]—–\n]|,\s|\s-\s")
 _NUMBER = re.compile(r"^\d")
 # A sentence cut off mid-clause (a small model stops at a newline or its token limit):
@@ -97,10 +115,6 @@ class Verdict:
     reason: str = ""
 
 
-def split_answer(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
-
-
 def verify(
     text: str,
     passages: Sequence[str],
@@ -109,11 +123,11 @@ def verify(
     question: str = "",
     headings: Sequence[str] = (),
 ) -> list[Verdict]:
-    """A verdict per sentence of `text` (markers numbered as the prompt numbered
-    `passages`; `evidence` was chosen from the same passages; `question`, when given,
-    is what was asked, so that a sentence only repeating it is not taken for support;
-    `headings`, each passage's title and heading path, count as its words for checks 8
-    and 9)."""
+    """A verdict per sentence of `text`, the model's answer, each re-cited by `cite`
+    first (markers numbered as the prompt numbered `passages`; `evidence` was chosen
+    from the same passages; `question`, when given, is what was asked, so that a
+    sentence only repeating it is not taken for support; `headings`, each passage's
+    title and heading path, count as its words for checks 8 and 9)."""
     out = []
     asked = stems(question)
     # Each passage's words for checks 8 and 9, stemmed once for every sentence and citation.
@@ -125,9 +139,12 @@ def verify(
             bare, cited, asked, words
         )
 
-    for sentence in split_answer(text):
-        cited = tuple(n for n in dict.fromkeys(markers(sentence)) if 1 <= n <= len(passages))
-        bare = _MARKER.sub("", sentence).strip()
+    for written in split_sentences(text):
+        sentence = cite(written, passages)
+        if not sentence:
+            continue  # provenance copied from the prompt says nothing about the question
+        cited = _given(sentence, len(passages))
+        bare = strip_markers(sentence).strip()
         if echoes(bare, question):
             # No passage backs what says nothing beyond the question: no re-citing.
             reason = "it only repeats the question" if stems(bare) else _NOTHING
@@ -143,9 +160,19 @@ def verify(
             if other is not None:
                 sentence, cited, reason = _recite(bare, other), (other,), ""
         if reason:
+            # The claim the model made is the sentence with its own markers (or none):
+            # say why those do not back it, whatever cite() put in their place.
+            own = _given(written, len(passages))
+            if own != cited:
+                reason = why(bare, own) or reason
             log.info("removed an unsupported sentence (%s): %r", reason, sentence[:200])
         out.append(Verdict(sentence, cited, not reason, reason))
     return _answers_the_kind(out, question)
+
+
+def _given(sentence: str, n_passages: int) -> tuple[int, ...]:
+    """The passages a sentence cites that the prompt gave, each once, in order."""
+    return tuple(n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= n_passages)
 
 
 def _answers_the_kind(verdicts: list[Verdict], question: str) -> list[Verdict]:
@@ -155,12 +182,59 @@ def _answers_the_kind(verdicts: list[Verdict], question: str) -> list[Verdict]:
     kept = [v for v in verdicts if v.ok]
     if not kept or not _AMOUNT_ASKED.search(question):
         return verdicts
-    if any(gives_amount(_MARKER.sub("", v.sentence)) for v in kept):
+    if any(gives_amount(strip_markers(v.sentence)) for v in kept):
         return verdicts
     reason = "the question asks for an amount and the answer gives none"
     for v in kept:
         log.info("removed an unsupported sentence (%s): %r", reason, v.sentence[:200])
     return [replace(v, ok=False, reason=reason) if v.ok else v for v in verdicts]
+
+
+def cite(sentence: str, passages: Sequence[str]) -> str:
+    """The sentence cited where its words are: the markers it gave that the passages
+    back, else the passage that backs it best, else none. Small models often answer
+    right but cite wrong or not at all. A copied passage header gives ""."""
+    if _HEADER_COPY.search(sentence):
+        return ""
+    found = cited_numbers(sentence)
+    cited = [n for n in found if 1 <= n <= len(passages)]
+    if len(cited) < len(found):
+        log.warning(
+            "removed citation markers pointing at no passage: %s",
+            [n for n in found if n not in cited],
+        )
+    scores = [support(sentence, p) for p in passages]
+    best = max(range(len(passages)), key=lambda i: scores[i]) if passages else -1
+    chosen = [n for n in cited if scores[n - 1] >= KEEP_CITATION]
+    if not chosen and best >= 0 and scores[best] >= ADD_CITATION:
+        chosen = [best + 1]
+    bare = CITATION_MARKER.sub("", sentence)
+    bare = re.sub(r"^\s*according to\s*[,:]?\s*", "", bare, flags=re.I).strip()
+    if bare and bare[0].islower():
+        bare = bare[0].upper() + bare[1:]
+    tail = ""
+    if bare and bare[-1] in ".!?":
+        bare, tail = bare[:-1].rstrip(), bare[-1]
+    marks = format_markers(chosen)
+    return f"{bare} {marks}{tail}" if marks else bare + tail
+
+
+def support(sentence: str, passage: str) -> float:
+    """Share of the sentence's words that the passage contains; 0 when it states a
+    number the passage does not contain, a claim the passage does not support."""
+    plain = CITATION_MARKER.sub(" ", sentence)
+    words = {
+        w.lower().strip("`.:")
+        for w in _CLAIM_WORD.findall(plain)
+        if w.lower() not in CORE_STOP_WORDS and (len(w) > 2 or w.isdigit())
+    }
+    if not words:
+        return 0.0
+    haystack = passage.lower()
+    numbers = set(re.findall(r"\d+(?:[.:]\d+)?", plain))
+    if any(not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", haystack) for n in numbers):
+        return 0.0
+    return sum(1 for w in words if w in haystack) / len(words)
 
 
 def _recite(bare: str, n: int) -> str:

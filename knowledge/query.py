@@ -9,10 +9,11 @@ question: the embedding model reads phrasing, BM25 only counts words.
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
+
+from knowledge.text import FILLER, words
 
 # How the full-text index splits text into words (LanceDB's base tokenizer):
 # - "simple": runs of letters and digits. A run of Chinese or Japanese, which has no
@@ -22,31 +23,9 @@ from typing import Literal
 # README, "Retrieval quality", has both measured on English sets.
 FtsTokenizer = Literal["simple", "icu/split"]
 
-# Words that say how something is asked, not what about. Kept to pronouns, question
-# words, auxiliaries and chat politeness: corpus-independent on purpose.
-FILLER = frozenset(
-    """
-    i im i'm i've me my mine myself we we're we've our ours us you your yours
-    how what whats what's which who whom whose why where when
-    do does did doing done can could should would will shall may might must
-    is are was were be been being am has have had having
-    there here way ways want wants wanted need needs needed get gets got getting
-    please hey hi thanks anyone someone somebody anybody something anything
-    just really actually still also ever again too very some any
-    a an the of to in on for at by with from about into and or but if so than
-    it its it's this that these those them they their then as such no not
-    """.split()  # noqa: SIM905 (a word list reads better as prose)
-)
-# Runs of letters/digits, keeping inner dots, dashes, underscores and slashes
-# (`pull.rebase`, `force-with-lease`, `api/v1.24`); unicode letters count (café, 設定).
-_WORD = re.compile(r"\w(?:[\w.\-/]*\w)?")
 # A query that long is a pasted document; BM25 over thousands of terms is slow and
 # means nothing, so only its first words are searched.
 MAX_TERMS = 64
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text)
 
 
 def fts_query(text: str, *, drop_filler: bool = True) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from engine import split_sentences
 from knowledge.chunking import HEADING_SEP
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CODE_SPAN = re.compile(r"`([^`\n]{2,60})`")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MD_NOISE = re.compile(r"^\s*(#+\s|[-*]\s|\d+\.\s|>\s?)")
 # Kinds in order of preference when two sources name the same thing.
 KINDS = ("term", "service", "runbook", "heading", "code")
@@ -50,7 +50,7 @@ def summarize(text: str, limit: int = 320) -> str:
     lines = [MD_NOISE.sub("", ln).strip() for ln in text.splitlines()]
     body = " ".join(ln for ln in lines if ln and not set(ln) <= set("=-~^*#`|:"))
     out = ""
-    for sentence in SENTENCE_END.split(body):
+    for sentence in split_sentences(body, loose=True):
         if out and len(out) + len(sentence) > limit:
             break
         out = f"{out} {sentence}".strip()
@@ -70,7 +70,7 @@ def sentence_with(text: str, needle: str, *, loose: bool = False) -> str:
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             return " · ".join(c for c in cells if c)[:320]
     flat = " ".join(text.split())
-    for sentence in SENTENCE_END.split(flat):
+    for sentence in split_sentences(flat, loose=True):
         if names(sentence):
             return sentence[:320]
     return summarize(text)

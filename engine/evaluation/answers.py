@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.citations import cited_sources, markers
 from engine.errors import ConfigError, GeneratorUnavailable
 from engine.ports import Generator
 from engine.prompting import build_prompt, is_declined, prompt_budget
 from engine.settings import Settings
 from engine.types import Prompt
 from knowledge.documents import document_name
+from knowledge.text import cited_numbers
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def fact_shown(shown: str, keywords: Sequence[str]) -> bool | None:
 
 def citation_validity(text: str, n_passages: int) -> float | None:
     """Share of markers that point at a passage the prompt held; None without markers."""
-    found = markers(text)
+    found = cited_numbers(text)
     if not found:
         return None
     return sum(1 for n in found if 1 <= n <= n_passages) / len(found)
@@ -136,7 +136,8 @@ def citation_precision(
     text: str, passage_sources: Sequence[str], gold: Sequence[str]
 ) -> float | None:
     """Share of valid markers whose passage comes from a gold source."""
-    cited = cited_sources(text, passage_sources)
+    n = len(passage_sources)
+    cited = [passage_sources[i - 1] for i in cited_numbers(text) if 1 <= i <= n]
     if not cited or not gold:
         return None
     return sum(1 for s in cited if is_gold(s, gold)) / len(cited)

@@ -1,7 +1,8 @@
-from engine.citations import check_citations, ground, support
+from engine.citations import check_citations
 from engine.followups import retrieval_query
 from engine.prompting import build_prompt
 from engine.types import Passage, Turn
+from engine.verify import cite, support
 
 
 def test_invalid_markers_removed_and_used_ones_renumbered():
@@ -18,18 +19,18 @@ def test_a_sphinx_role_keeps_the_space_before_it():
 
 def test_grounding_keeps_supported_markers_and_cites_unmarked_claims():
     passages = ["Canary: 5% of traffic for 15 minutes.", "Rotate the password every 90 days."]
-    assert ground("According to [2], rotate it every 90 days.", passages) == (
+    assert cite("According to [2], rotate it every 90 days.", passages) == (
         "Rotate it every 90 days [2]."
     )
     assert (
-        ground("The canary runs for 15 minutes.", passages) == "The canary runs for 15 minutes [1]."
+        cite("The canary runs for 15 minutes.", passages) == "The canary runs for 15 minutes [1]."
     )
     # A wrong number is not supported by any passage, so it stays uncited.
-    assert ground("The canary runs for 24 hours [1].", passages) == "The canary runs for 24 hours."
-    assert ground("The wifi password is hunter2.", passages) == "The wifi password is hunter2."
+    assert cite("The canary runs for 24 hours [1].", passages) == "The canary runs for 24 hours."
+    assert cite("The wifi password is hunter2.", passages) == "The wifi password is hunter2."
     assert support("", passages[0]) == 0.0
     # A copied passage header is not an answer, whatever words it shares.
-    assert ground("Oncall/handoff-checklist.md › Before the meeting [1]", passages) == ""
+    assert cite("Oncall/handoff-checklist.md › Before the meeting [1]", passages) == ""
 
 
 def _p(n: int, text: str) -> Passage:
