@@ -239,7 +239,7 @@ def support(sentence: str, passage: str) -> float:
 
 def _recite(bare: str, n: int) -> str:
     tail = bare[-1] if bare[-1:] in ".!?" else "."
-    return f"{bare.rstrip('.!?').rstrip()} [{n}]{tail}"
+    return f"{bare.rstrip('.!?').rstrip()} {format_markers([n])}{tail}"
 
 
 def _problem(
