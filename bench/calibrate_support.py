@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine
 from engine import build_engine
-from engine.evidence import split_sentences
+from engine.evidence import passage_sentences
 from engine.verify import MIN_NEW, MIN_OVERLAP, overlap
 from knowledge.text import stems
 from teamkb.config import load_settings
@@ -36,13 +36,13 @@ def main() -> None:
     args = ap.parse_args()
     chunks = build_engine(load_settings(args.config), with_generator=False).chunks()
     rng = random.Random(0)
-    units = [(c.source, s.text) for c in chunks for s in split_sentences(c.text)]
+    units = [(c.source, s.text) for c in chunks for s in passage_sentences(c.text)]
     claims = [(src, t) for src, t in units if len(stems(t)) >= 4]
     scores, whole = [], []
     for _ in range(args.pairs):
         src, claim = rng.choice(claims)
         other = rng.choice([c for c in rng.sample(chunks, 8) if c.source != src] or chunks)
-        scores.append(max((overlap(claim, s.text) for s in split_sentences(other.text)),
+        scores.append(max((overlap(claim, s.text) for s in passage_sentences(other.text)),
                           default=0.0))  # fmt: skip
         whole.append(overlap(claim, f"{other.title} {other.heading} {other.text}"))
     print(f"machine: {machine()}; {len(chunks)} chunks, {len(scores)} unrelated pairs")

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import SlackSettings
-from engine import USER_ERRORS, Answer, Engine, Turn
-from knowledge.errors import IndexNotFound
+from engine import USER_ERRORS, Answer, Engine, IndexNotFound, Turn
 from state import (
     FeedbackStore,
     SlackState,

@@ -13,9 +13,7 @@ from bot.context import BotContext
 from bot.http_server import serve_http
 from bot.settings import SlackSettings
 from bot.warmup import start_warmup
-from engine import Answer, build_engine
-from engine.errors import ConfigError
-from engine.settings import Settings
+from engine import Answer, ConfigError, Settings, build_engine
 from state import open_feedback_store, open_slack_state
 
 log = logging.getLogger(__name__)

@@ -31,8 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from engine.errors import ConfigError
-from engine.settings import Settings
+from engine import ConfigError, Settings
 
 
 def _listify(value: Any) -> Any:

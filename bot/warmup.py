@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from bot.context import BotContext
-from knowledge.errors import IndexNotFound
+from engine import IndexNotFound
 
 log = logging.getLogger(__name__)
 

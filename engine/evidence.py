@@ -77,7 +77,7 @@ class Sentence:
     whole: bool = True
 
 
-def split_sentences(text: str, *, rst: bool = False) -> list[Sentence]:
+def passage_sentences(text: str, *, rst: bool = False) -> list[Sentence]:
     """Every checkable unit of a passage, in order, each at most MAX_QUOTE characters.
 
     A sentence of a definition ("--staged::" and its description) keeps the term in
@@ -494,7 +494,7 @@ def select_evidence(
     at the given passages, which are all the model reads."""
     cands: list[tuple[int, Sentence]] = []
     for i, p in enumerate(passages):
-        units = split_sentences(p.text, rst=is_rst(p.source))
+        units = passage_sentences(p.text, rst=is_rst(p.source))
         if units and _fragment(p.text, units[0]):
             units = units[1:]
         cands += [(i, s) for s in units[:MAX_PER_PASSAGE]]

@@ -71,6 +71,12 @@ def build_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(path or None)
 
 
+def build_reranker(settings: Settings) -> CrossEncoderReranker | None:
+    """The team's cross-encoder from a local folder, or none (`retrieval.reranker`)."""
+    path = settings.retrieval.reranker
+    return CrossEncoderReranker(path) if path else None
+
+
 def build_engine(
     settings: Settings,
     *,
@@ -94,7 +100,7 @@ def build_engine(
             drop_filler=r.drop_filler,
             fts_tokenizer=r.fts_tokenizer,
             storage_options=settings.storage_options,
-            reranker=CrossEncoderReranker(r.reranker) if r.reranker else None,
+            reranker=build_reranker(settings),
             rerank_depth=r.rerank_depth,
         )
     if generator is None and with_generator:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from engine.settings import Settings
+from engine import Settings
 from finetune.config import FinetuneConfig
 from finetune.paths import finetune_dir
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def prepare_base(settings: Settings, cfg: FinetuneConfig) -> tuple[Path, Path]:
     """(HF folder to train on, GGUF llama.cpp serves). A GGUF base is converted to an HF
     folder once and cached, since loading it through transformers takes a while."""
-    from engine.generators.llamacpp import packaged_model
+    from engine import packaged_model
 
     base = Path(cfg.base_model) if cfg.base_model else None
     if base is not None and base.is_dir():

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
-from engine.errors import ConfigError
+from engine import ConfigError
 
 AtLeastOne = Annotated[int, Field(ge=1)]
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine import DECLINE, Passage, Sentence, build_prompt, is_rst, model_view, passage_sentences
 from engine.evaluation.answers import Question
 from engine.evaluation.questions import (
     feedback_records,
@@ -23,10 +24,6 @@ from engine.evaluation.questions import (
     question_for,
     unanswerable_questions,
 )
-from engine.evidence import Sentence, is_rst, split_sentences
-from engine.prompting import DECLINE, build_prompt
-from engine.rendering import model_view
-from engine.types import Passage
 from finetune.config import FinetuneConfig
 
 log = logging.getLogger(__name__)
@@ -88,7 +85,7 @@ def supporting_sentence(c: Passage, keywords: Sequence[str]) -> str:
     engine quotes it (engine.evidence): exact doc text, whitespace folded, as the model
     reads it in the prompt (AsciiDoc's `linkgit:git-push[1]` as git-push(1): a target
     copying its "[1]" would teach a citation that is none)."""
-    units = split_sentences(c.text, rst=is_rst(c.source))
+    units = passage_sentences(c.text, rst=is_rst(c.source))
     sentences = units or [Sentence(0, len(c.text), c.text)]
     best = max(sentences, key=lambda s: sum(1 for k in keywords if k.lower() in s.text.lower()))
     return " ".join(model_view(best.text, c.source).split())

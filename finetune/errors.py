@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import TeamkbError
+from engine import TeamkbError
 
 
 class TrainingError(TeamkbError):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import TeamkbError
+from engine import TeamkbError
 
 log = logging.getLogger(__name__)
 

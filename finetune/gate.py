@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine import Settings
 from engine.evaluation.answers import EvalConfig, Question, Summary, evaluate, load_questions
 from engine.evaluation.answers import result as eval_result
-from engine.settings import Settings
 from finetune.config import FinetuneConfig
 from finetune.dataset import Example
 

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.adapters import AdapterPointer, adapters_dir, read_current, write_current
-from engine.errors import TeamkbError
+from engine import AdapterPointer, TeamkbError, adapters_dir, read_current, write_current
 
 
 class AdapterHistoryError(TeamkbError):

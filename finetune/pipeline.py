@@ -22,11 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
-from engine.adapters import AdapterPointer, adapters_dir, write_current
-from engine.errors import TeamkbError
+from engine import AdapterPointer, Settings, TeamkbError, adapters_dir, prompt_budget, write_current
 from engine.evaluation.answers import load_questions
-from engine.prompting import prompt_budget
-from engine.settings import Settings
 from finetune.base import prepare_base
 from finetune.config import FinetuneConfig
 from finetune.errors import TrainingError
@@ -234,8 +231,8 @@ def _check_splits(ds: Dataset) -> None:
 def _data(run: _Run, base: _Base, embedder: Any) -> tuple[Dataset, Any]:
     """The versioned data set, and the embedder its search used: the gate reuses it
     rather than loading the model a second time."""
+    from engine import build_engine
     from engine.evaluation.questions import load_chunks
-    from engine.factory import build_engine
     from finetune.dataset import build_dataset
 
     settings = run.settings
@@ -278,7 +275,7 @@ def _train(run: _Run, base: _Base, ds: Dataset) -> TrainResult:
 
 def _gate(run: _Run, base: _Base, ds: Dataset, cand_gguf: Path, embedder: Any) -> tuple[bool, str]:
     """Both sides served by llama.cpp on the same base GGUF, so only the adapter differs."""
-    from engine.factory import build_generator
+    from engine import build_generator
 
     cfg = run.cfg
     g = run.settings.generator

@@ -61,6 +61,26 @@ class SyncReport:
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
 
+    def left_out_line(self) -> str:
+        """One line on a Sphinx build's pages not indexed, saying which kinds there were."""
+        kinds = sphinx.summary([s.reason for s in self.left_out])
+        return (
+            f"Left out {len(self.left_out)} HTML pages of a Sphinx build: {kinds} "
+            "(`--json` lists them)."
+        )
+
+    def not_read_line(self, shown: int = 5) -> str:
+        """One line on the files no loader reads, by type, so a missing document is seen."""
+        counts = self.not_read
+        total = sum(n for _, n in counts)
+        kinds = ", ".join(f"{kind} {n}" for kind, n in counts[:shown])
+        more = f", {len(counts) - shown} more types" if len(counts) > shown else ""
+        read = f"{', '.join(formats.NAMES[:-1])} and {formats.NAMES[-1]}"
+        return (
+            f"Not read: {total} files of types teamkb does not load ({kinds}{more}); "
+            f"it reads {read}, also gzipped."
+        )
+
 
 ProgressFn = Callable[[int, int], None]  # (files done, files total)
 

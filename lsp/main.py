@@ -9,7 +9,7 @@ import sys
 from lsprotocol import types
 from pygls.cli import start_server
 
-from engine.settings import Settings
+from engine import Settings
 from lsp.server import EngineFactory, TeamkbServer
 
 log = logging.getLogger(__name__)

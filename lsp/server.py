@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from engine.errors import USER_ERRORS
-from engine.settings import Settings
+from engine import USER_ERRORS, Settings
 from lsp import transport
 from lsp.configuration import settings_ready
 from lsp.protocol import TeamkbProtocol

@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
 )
 
-from engine.settings import Settings
+from engine import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from engine import split_sentences
-from knowledge.chunking import HEADING_SEP
+from engine import HEADING_SEP, split_sentences
 
 if TYPE_CHECKING:
-    from engine import Engine
-    from engine.types import Passage
+    from engine import Engine, Passage
 
 log = logging.getLogger(__name__)
 

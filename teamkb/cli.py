@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("httpx", "sentence_transformers", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
-    from engine.errors import USER_ERRORS
+    from engine import USER_ERRORS
     from teamkb.config import load_settings
 
     try:

@@ -17,8 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.errors import ConfigError
-from engine.settings import CollectionSettings, GeneratorSettings, RetrievalSettings, Settings
+from engine import CollectionSettings, ConfigError, GeneratorSettings, RetrievalSettings, Settings
 
 CONFIG_NAME = "teamkb.toml"
 T = TypeVar("T")

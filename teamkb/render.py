@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: engine.types pulls in pyarrow
-    from engine.types import Answer, Citation, Passage
+    from engine import Answer, Citation, Passage
 
 
 def citation_line(c: Citation) -> str:

@@ -53,6 +53,40 @@ def test_state_is_used_through_its_package_only() -> None:
     assert reaching_in == []
 
 
+FRONT_ENDS = ("bot", "lsp", "finetune", "teamkb")
+
+
+def sealed_api_violations(paths: list[Path]) -> list[str]:
+    """Front ends use the engine through `engine` (and `engine.evaluation`, the measure
+    they report and gate on), storage through `state`, and never `knowledge` itself: the
+    engine decides what of the knowledge layer is theirs to see."""
+    bad = []
+    for path in paths:
+        for name in sorted(imported_modules(path)):
+            package = name.split(".")[0]
+            evaluation = name == "engine.evaluation" or name.startswith("engine.evaluation.")
+            internal = package == "engine" and name != "engine" and not evaluation
+            if package == "knowledge" or internal:
+                bad.append(f"{path} imports {name}")
+    return bad
+
+
+def test_front_ends_use_the_sealed_engine_api() -> None:
+    paths = [p for package in FRONT_ENDS for p in sorted((ROOT / package).rglob("*.py"))]
+    assert len(paths) > 40
+    assert sealed_api_violations(paths) == []
+
+
+def test_the_sealed_api_check_sees_internals(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from engine import Settings\nfrom engine.evaluation.answers import Question\n"
+        "def f():\n    from engine.settings import Settings\n    import knowledge.text\n"
+    )
+    found = [v.split(" imports ")[1] for v in sealed_api_violations([module])]
+    assert found == ["engine.settings", "knowledge.text"]
+
+
 def test_the_check_sees_function_level_imports(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from teamkb.render import dumps\n    import lsp.server\n")

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.evaluation.answers import Question, is_gold, keyword_recall, median
+from engine.settings import Settings
 from engine.types import Passage
+
+if TYPE_CHECKING:
+    from knowledge.evaluation import RetrievalScores
+    from knowledge.store import SearchMode
 
 log = logging.getLogger(__name__)
 
@@ -97,4 +102,31 @@ def evaluate_questions(
         fact_recall_at_3=facts / n,
         median_latency_ms=median(latencies),
         fact_misses=tuple(misses),
+    )
+
+
+def evaluate_beir_set(
+    settings: Settings,
+    folder: Path,
+    modes: Sequence[SearchMode],
+    progress: Callable[[str], None] | None = None,
+) -> list[RetrievalScores]:
+    """A BEIR-layout set scored with the retrieval these settings give an engine (its
+    embedding model, fusion, re-ranker), each mode on its own."""
+    from engine.factory import build_embedder, build_reranker
+    from knowledge.evaluation import evaluate_beir
+
+    r = settings.retrieval
+    return evaluate_beir(
+        folder,
+        embedder=build_embedder(settings),
+        scratch=settings.home / "eval",
+        modes=modes,
+        progress=progress,
+        fusion=r.fusion_config(),
+        collapse_threshold=r.collapse_threshold,
+        drop_filler=r.drop_filler,
+        fts_tokenizer=r.fts_tokenizer,
+        reranker=build_reranker(settings),
+        rerank_depth=r.rerank_depth,
     )

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 
-from engine.errors import USER_ERRORS
-from knowledge.chunking import HEADING_SEP
+from engine import HEADING_SEP, USER_ERRORS
 from lsp.quotes import quote_markdown
 from lsp.server import ASK_METHOD, CMD_ANSWER, CMD_SYNC, AskCancelled, TeamkbServer, slug
 

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from engine.errors import USER_ERRORS
-from knowledge.chunking import HEADING_SEP
+from engine import HEADING_SEP, USER_ERRORS
 from lsp.configuration import settings_known, settings_ready
 from lsp.documents import line_at, open_document, word_at
 from lsp.features.code_lens import question_in

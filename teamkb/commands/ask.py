@@ -7,7 +7,7 @@ import dataclasses
 import sys
 from typing import Any
 
-from engine.settings import Settings
+from engine import Settings
 from teamkb.render import answer_text, dumps
 
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from engine.settings import Settings
+from engine import Settings
 from teamkb.render import dumps
 
 if TYPE_CHECKING:

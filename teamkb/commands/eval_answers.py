@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.settings import Settings
+from engine import Settings
 from teamkb.render import dumps
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.settings import Settings
+from engine import Settings
 from teamkb.commands.eval_answers import register_eval
 from teamkb.render import dumps
 
@@ -55,23 +55,13 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_beir(args: argparse.Namespace, settings: Settings, modes: list[str]) -> int:
-    from engine.factory import build_embedder
-    from knowledge.evaluation import evaluate_beir
-    from knowledge.rerank import CrossEncoderReranker
+    from engine.evaluation.retrieval import evaluate_beir_set
 
-    r = settings.retrieval
-    results = evaluate_beir(
+    results = evaluate_beir_set(
+        settings,
         args.beir,
-        embedder=build_embedder(settings),
-        scratch=settings.home / "eval",
-        modes=modes,  # type: ignore[arg-type]
+        modes,  # type: ignore[arg-type]
         progress=lambda msg: print(msg, file=sys.stderr),
-        fusion=r.fusion_config(),
-        collapse_threshold=r.collapse_threshold,
-        drop_filler=r.drop_filler,
-        fts_tokenizer=r.fts_tokenizer,
-        reranker=CrossEncoderReranker(r.reranker) if r.reranker else None,
-        rerank_depth=r.rerank_depth,
     )
     if args.json:
         out = [r.to_json() for r in results]

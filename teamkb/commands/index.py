@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.settings import Settings
+from engine import Settings
 from teamkb.render import dumps
 
 if TYPE_CHECKING:
-    from knowledge.sync import SkippedFile
+    pass
 
 
 def register(sub: Any) -> None:
@@ -66,28 +65,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(report.skipped)} skipped ({report.chunks} chunks, version {report.version})."
         )
         if report.left_out:
-            print(left_out_line(report.left_out))
+            print(report.left_out_line())
         if report.not_read:
-            print(not_read_line(report.not_read))
+            print(report.not_read_line())
         for s in report.skipped:
             print(f"  skipped {s.path}: {s.reason}", file=sys.stderr)
     return 3 if args.strict and report.skipped else 0
-
-
-def not_read_line(counts: tuple[tuple[str, int], ...], shown: int = 5) -> str:
-    """One line on the files no loader reads, by type, so a missing document is seen."""
-    total = sum(n for _, n in counts)
-    kinds = ", ".join(f"{kind} {n}" for kind, n in counts[:shown])
-    more = f", {len(counts) - shown} more types" if len(counts) > shown else ""
-    return (
-        f"Not read: {total} files of types teamkb does not load ({kinds}{more}); "
-        "it reads Markdown, reStructuredText, HTML, AsciiDoc, text and PDF, also gzipped."
-    )
-
-
-def left_out_line(left_out: Sequence[SkippedFile]) -> str:
-    """One line on a Sphinx build's pages not indexed, saying which kinds there were."""
-    from knowledge.formats.sphinx import summary
-
-    kinds = summary([s.reason for s in left_out])
-    return f"Left out {len(left_out)} HTML pages of a Sphinx build: {kinds} (`--json` lists them)."

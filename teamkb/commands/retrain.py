@@ -13,8 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import ConfigError
-from engine.settings import Settings
+from engine import ConfigError, Settings
 from teamkb.render import dumps
 
 if TYPE_CHECKING:

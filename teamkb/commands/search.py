@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine.settings import Settings
+from engine import Settings
 from teamkb.render import dumps, passages_text
 
 

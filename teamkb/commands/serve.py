@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine.errors import ConfigError
-from engine.settings import Settings
+from engine import ConfigError, Settings
 
 
 def register(sub: Any) -> None:

@@ -10,9 +10,9 @@ from engine.abstention import Signals, decline_reason
 from engine.evidence import (
     MAX_QUOTE,
     EvidenceSet,
+    passage_sentences,
     select_evidence,
     sentence_lines,
-    split_sentences,
     unwrap,
 )
 from engine.rendering import as_read, model_view
@@ -23,7 +23,7 @@ from tests.conftest import HANDBOOK
 
 
 def texts(text: str, *, rst: bool = False) -> list[str]:
-    return [s.text for s in split_sentences(text, rst=rst)]
+    return [s.text for s in passage_sentences(text, rst=rst)]
 
 
 def test_markdown_list_items_are_sentences_with_their_continuation_lines():
@@ -35,7 +35,7 @@ def test_markdown_list_items_are_sentences_with_their_continuation_lines():
         "- Then `that`.",
         "1. Numbered one",
     ]
-    kinds = [s.kind for s in split_sentences(md)]
+    kinds = [s.kind for s in passage_sentences(md)]
     assert kinds[1] == "item" and kinds[-1] == "item"
 
 
@@ -64,7 +64,7 @@ def test_rst_literal_and_doctest_blocks_are_code_and_keep_their_lines():
         ".. code-block:: python\n   :emphasize-lines: 2\n\n   x = 1\n   y = 2\n\n"
         "A short example::\n\n    total = 3\n"
     )
-    got = split_sentences(rst, rst=True)
+    got = passage_sentences(rst, rst=True)
     assert [(u.kind, u.text) for u in got] == [
         ("prose", "Leaving *maxsize* at its default value of 128::"),
         ("code", "@lru_cache\n    def count_vowels(sentence):\n        return 1"),
@@ -78,12 +78,12 @@ def test_rst_literal_and_doctest_blocks_are_code_and_keep_their_lines():
     assert "    @lru_cache\n    def count_vowels(sentence):\n" in unwrap(rst, rst=True)
     # An overlined title and a transition are adornments, not AsciiDoc block delimiters.
     titled = "=======\nRunbook\n=======\n\nRenew the cert.\n\n----\n\nThen restart it.\n"
-    assert [(u.kind, u.text) for u in split_sentences(titled, rst=True)] == [
+    assert [(u.kind, u.text) for u in passage_sentences(titled, rst=True)] == [
         ("prose", "Renew the cert."),
         ("prose", "Then restart it."),
     ]
     adoc = "--head::\n\n\tShow the HEAD reference. It is hidden otherwise.\n"
-    units = split_sentences(adoc)
+    units = passage_sentences(adoc)
     assert units[0].text == "--head::\n\n\tShow the HEAD reference."
     assert {u.kind for u in units} == {"prose"}
 
@@ -111,7 +111,7 @@ def test_rst_markup_a_reader_never_sees_is_no_quote():
 
 def test_fenced_code_is_one_bounded_unit_and_keeps_its_lines():
     md = "Restart it:\n\n```bash\nshipit restart ledger-api\nshipit status\n```\nDone now.\n"
-    got = split_sentences(md)
+    got = passage_sentences(md)
     code = [s for s in got if s.kind == "code"]
     assert [c.text for c in code] == ["shipit restart ledger-api\nshipit status"]
     assert got[-1].text == "Done now."
@@ -191,7 +191,7 @@ def test_the_model_reads_asciidoc_as_rendered_and_other_formats_as_they_are():
 
 def test_no_sentence_structure_still_gives_bounded_readable_quotes():
     line = " ".join(f"word{i}" for i in range(1000))  # one 5,000+ character line
-    got = split_sentences(line)
+    got = passage_sentences(line)
     assert len(got) > 10 and all(len(s.text) <= MAX_QUOTE for s in got)
     assert all(not s.text.startswith(" ") and line[s.start : s.end] == s.text for s in got)
     front = "title: Runbook\nowner: platform\ntags: [db, vault]\n"
@@ -204,7 +204,7 @@ def test_sentences_are_exact_slices_and_lines_are_exact_in_the_file():
     first, last = 7, 16
     text = "\n".join(lines[first - 1 : last])
     p = Passage("id", "c", "runbooks/db-password-rotation.md", "t", "h", (first, last), text)
-    for s in split_sentences(text):
+    for s in passage_sentences(text):
         a, b = sentence_lines(p, s)
         assert first <= a <= b <= last and text[s.start : s.end] == s.text
         # The quote's first and last lines are the file's lines a..b.

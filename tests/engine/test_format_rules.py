@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.evidence import is_rst, split_sentences
+from engine.evidence import is_rst, passage_sentences
 from engine.rendering import as_read, is_asciidoc, model_view
 from knowledge import formats
 
@@ -31,8 +31,8 @@ def test_every_suffix_of_a_format_is_read_by_its_rules(fmt):
 
 
 def test_a_rest_file_is_quoted_as_restructured_text():
-    units = split_sentences(MARKUP, rst=is_rst("guide.rest"))
+    units = passage_sentences(MARKUP, rst=is_rst("guide.rest"))
     assert is_rst("guide.rest") and is_rst("guide.REST.gz")
-    assert units == split_sentences(MARKUP, rst=True) != split_sentences(MARKUP, rst=False)
+    assert units == passage_sentences(MARKUP, rst=True) != passage_sentences(MARKUP, rst=False)
     assert [u.text for u in units if u.kind == "code"] == ["deploy --fast"]
     assert as_read(":mod:`os`", "guide.rest") == "`os`"
