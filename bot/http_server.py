@@ -3,7 +3,7 @@
 waitress (not gunicorn): one process keeps one copy of the engine and its models and
 one BotContext whose answer pool must be drained on stop; waitress serves the WSGI app
 from threads of that process, speaks HTTP/1.1 with keep-alive, and needs no fork (see
-the README, "Slack bot", for the measurements that chose it).
+docs/decisions/waitress.md for the measurements that chose it).
 
 On SIGTERM (or Ctrl-C): /health turns 503, the listening socket closes (no new
 connections), requests being handled finish, then the answers in flight are delivered;

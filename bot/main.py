@@ -34,7 +34,7 @@ def check_secrets(settings: SlackSettings, *, socket: bool) -> None:
         raise ConfigError(
             f"The Slack bot needs {' and '.join(missing)} in the environment. Copy them "
             "from your Slack app's settings (Basic Information → Signing Secret / App-Level "
-            "Tokens; OAuth & Permissions → Bot User OAuth Token); see the README, 'Slack bot'."
+            "Tokens; OAuth & Permissions → Bot User OAuth Token); see docs/slack.md."
         )
     if socket and not settings.app_token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN must be an app-level token (it starts with xapp-).")

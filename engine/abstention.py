@@ -1,6 +1,6 @@
 """Whether to decline before generating: signals from the evidence, not only from the
 best chunk's similarity (which ranks well but says little about whether the answer is
-there). Thresholds live in `RetrievalSettings`; README, "Abstention", has the table of
+there). Thresholds live in `RetrievalSettings`; docs/answers.md#abstention has the table of
 operating points they were chosen from (bench/calibrate_abstention.py)."""
 
 from __future__ import annotations

@@ -319,7 +319,7 @@ OVERLAP_BONUS = 0.2  # times the share of the question's content words in the se
 RANK_PENALTY = 0.03  # per retrieval rank: among near-ties, trust the better passage
 HINT_WEIGHT = 0.5  # times the share of the model's sentence found in a candidate
 # A sentence naming a specific the question lacks (a flag, key, number, command): answers
-# name specifics. Swept 0 / 0.1 / 0.2 / 0.3 on three dev sets (README, "Answers").
+# name specifics. Swept 0 / 0.1 / 0.2 / 0.3 on three dev sets (docs/decisions/new-fact-bonus.md).
 NEW_FACT_BONUS = 0.2
 MAX_PER_PASSAGE = 40  # bounds the embedding batch on huge passages
 

@@ -35,26 +35,26 @@ class RetrievalSettings:
     mode: Literal["hybrid", "vector", "fts"] = "hybrid"
     k: int = 6
     # Passages put in the prompt. Small models answer best from few: 270M loses the
-    # thread past three handbook-sized passages (measured, see README).
+    # thread past three handbook-sized passages (docs/decisions/prompt-passages.md).
     prompt_passages: int = 3
     # Evidence quotes shown with an answer (each at most 300 characters), after the lines
     # the model's own sentences cite. A fourth shows the fact for more git-doc and
-    # handbook questions than three, and never hides one (README, "Answers").
+    # handbook questions than three, and never hides one (docs/decisions/quotes.md).
     quotes: int = 4
-    # Below this cosine similarity of the best passage the engine abstains (see README,
-    # "Abstention threshold", for how it was calibrated).
+    # Below this cosine similarity of the best passage the engine abstains (see
+    # docs/decisions/abstention-threshold.md for how it was calibrated).
     min_similarity: float = 0.35
     # Decline below this evidence confidence (best sentence relevance + 0.5 x question
-    # coverage; engine.abstention). README, "Abstention", has the calibration table.
+    # coverage; engine.abstention). docs/decisions/abstention-threshold.md says why 0.75.
     min_confidence: float = 0.75
     ann_min_rows: int = 50_000
-    # Hybrid fusion: see README, "Retrieval quality", for how each default was chosen.
+    # Hybrid fusion: see docs/decisions/fusion-defaults.md for how each default was chosen.
     fusion: FusionMethod = "rrf"
     fusion_k: int = 10
     fts_weight: float = 0.5
     candidates: int = 20
     # Keep the full-text leg's best hit within the top this many (0: off): +2 facts on
-    # git-doc, -1% nDCG@10 on two BEIR sets (README, "Retrieval quality"), so an option.
+    # git-doc, -1% nDCG@10 on two BEIR sets (docs/decisions/fusion-defaults.md), so an option.
     fts_best_within: int = 0
     # Near-copies (word 3-gram Jaccard ≥ this) collapse to the best-ranked one; 1.0: off.
     collapse_threshold: float = DEFAULT_THRESHOLD
@@ -85,7 +85,7 @@ class GeneratorSettings:
     backend: GeneratorBackend = "llamacpp"
     max_tokens: int = 160
     # Greedy: an answer is lines picked from the docs, and the same question should get
-    # the same answer (README, "What users get").
+    # the same answer (docs/decisions/greedy-decoding.md).
     temperature: float = 0.0
     timeout_s: float = 60.0
     # Use the adapter the nightly retraining put in service, if there is one.

@@ -10,7 +10,7 @@ a claim, not a fact: a sentence stays only when
    content word with the sentence ("rotated every 7 days" is not backed by "a ticket is
    auto-created 7 days before the due date");
 4. its content words match the quoted sentence beyond chance (MIN_OVERLAP, calibrated
-   with bench/calibrate_support.py; see README, "Answer checks");
+   with bench/calibrate_support.py; see docs/decisions/min-overlap.md);
 5. it is whole: it does not stop on a comma or a dangling word ("..., then [1]"), nor
    start on a colon or comma (": on-call handoff [1]");
 6. it asserts something the lines can back: a bare "Yes [1]." or "Yes, you can [1]."
@@ -64,14 +64,14 @@ log = logging.getLogger(__name__)
 # Share of a sentence's content words that its quoted lines must hold. By chance (a doc
 # sentence against the best sentence of a passage from another file) the share is 0.00
 # median and 0.25 at the 95th percentile on the handbook and on git-doc; at 0.4, 2.0% and
-# 1.5% of such unrelated pairs pass (bench/calibrate_support.py; README, "Answer checks").
+# 1.5% of such unrelated pairs pass (bench/calibrate_support.py; docs/decisions/min-overlap.md).
 MIN_OVERLAP = 0.4
 # Share of a sentence's content words beyond the question's that its cited passage
 # (title and heading included) must hold (check 9). By chance (a doc sentence against a
 # whole passage from another file) 0.5% (handbook) and 0.6% (git-doc) of pairs reach 0.6
 # (bench/calibrate_support.py). On one recorded set of the dev sets' generations, 0.6
-# removed four wrong sentences and no right one; 1.0 also a right one (README, "Answer
-# checks").
+# removed four wrong sentences and no right one; 1.0 also a right one
+# (docs/decisions/min-new.md).
 MIN_NEW = 0.6
 # Support a sentence needs from the passage it cites to keep that citation, and from
 # another passage to be cited to it when it cites none that backs it.

@@ -35,7 +35,7 @@ class FinetuneConfig:
     load_in_4bit: bool = False  # Unsloth only: 4-bit base (QLoRA) instead of 16-bit
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
-    # defaults sized for a nightly run on 2 CPU cores (README, Nightly retraining)
+    # defaults sized for a nightly run on 2 CPU cores (docs/decisions/retraining-defaults.md)
     steps: AtLeastOne = 20
     # the effective batch: micro-batches of `micro_batch_size` rows are accumulated up
     # to it, so it costs time, not memory

@@ -135,7 +135,7 @@ def cpu_has_bf16() -> bool:
 
 def use_bf16(cfg: FinetuneConfig, device: str) -> bool:
     """bf16 autocast (weights stay fp32). `auto`: where the hardware has it; on CPU that
-    measured faster here (README, bench/train_throughput.py)."""
+    measured faster here (docs/decisions/retraining-defaults.md)."""
     if cfg.bf16 != "auto":
         return cfg.bf16 == "on"
     if device == "cuda":

@@ -8,8 +8,8 @@ vector list's 1.0):
   (the convex combination alpha·v + (1−alpha)·f with alpha = 1 / (1 + weight)). Keeps
   how far ahead the best hit is, which ranks throw away.
 
-The README's "Retrieval quality" table says which measured better, and why the default
-is what it is. Fusing here rather than in a LanceDB reranker lets both legs run at once
+docs/decisions/fusion-defaults.md says which measured better, and why the default is
+what it is. Fusing here rather than in a LanceDB reranker lets both legs run at once
 and read only the columns a passage needs.
 """
 

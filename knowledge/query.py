@@ -20,7 +20,7 @@ from knowledge.text import FILLER, words
 #   spaces, is one token, so a full-text query matches only that exact run.
 # - "icu/split": Unicode (ICU) word boundaries, which segment CJK text into words, then
 #   split at punctuation as "simple" does (`pull.rebase` → pull, rebase).
-# README, "Retrieval quality", has both measured on English sets.
+# docs/decisions/fts-tokenizer.md has both measured on English sets.
 FtsTokenizer = Literal["simple", "icu/split"]
 
 # A query that long is a pasted document; BM25 over thousands of terms is slow and

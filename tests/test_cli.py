@@ -86,7 +86,7 @@ def test_exit_codes_in_a_real_process(workdir):
 
 
 # Heavy libraries the command line must not load to print help or to start the language
-# server: LanceDB and pyarrow alone take seconds on a loaded laptop (see README, LSP).
+# server: LanceDB and pyarrow alone take seconds on a loaded laptop (see docs/editor.md).
 HEAVY = ("lancedb", "pyarrow", "numpy", "torch", "sentence_transformers")
 
 

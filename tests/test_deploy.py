@@ -1,5 +1,6 @@
 """The deployment files (deploy/) name only commands the tests run: each ExecStart is a
-`teamkb` command line that the CLI's parser accepts, and the README shows these files."""
+`teamkb` command line that the CLI's parser accepts, and docs/deployment.md shows these
+files."""
 
 from __future__ import annotations
 
@@ -36,9 +37,9 @@ def test_each_unit_runs_a_tested_teamkb_command(path):
     build_parser().parse_args(argv[1:])  # exits on an unknown option
 
 
-def test_the_timer_starts_the_retrain_service_and_the_readme_shows_the_files():
+def test_the_timer_starts_the_retrain_service_and_the_docs_show_the_files():
     timer = unit(ROOT / "deploy" / "systemd" / "teamkb-retrain.timer")
     assert timer["Timer"]["OnCalendar"] == "*-*-* 03:00:00"
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    manual = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
     for path in [*UNITS, ROOT / "deploy" / "systemd" / "teamkb-retrain.timer"]:
-        assert f"deploy/systemd/{path.name}" in readme
+        assert f"deploy/systemd/{path.name}" in manual

@@ -5,7 +5,7 @@ it, as rendered.
 
 Cutting AsciiDoc files into sections at every title, as Markdown is cut, was measured
 and not kept: git-doc's short NAME and SYNOPSIS sections became chunks of their own and
-fact recall@3 fell from 0.690 to 0.619 (README, "Retrieval quality").
+fact recall@3 fell from 0.690 to 0.619 (docs/experiments.md, "AsciiDoc cut at every section title").
 
 Git's own docs (Debian's git-doc) are AsciiDoc in `.txt` files, titled the two-line way:
 

@@ -117,7 +117,7 @@ def test_instruction_text_in_a_doc_does_not_outrank_real_content(home_copy, tmp_
         assert top[:1] == [source] and "notes.md" not in top, (q, top)
 
 
-# The exact top 3 with the default settings (chosen in the README's table). A change
+# The exact top 3 with the default settings (chosen in docs/retrieval.md's table). A change
 # here is a ranking change: re-measure (`teamkb eval retrieval --questions`) before
 # updating it.
 TOP3 = {

@@ -176,7 +176,7 @@ def _wait(predicate, timeout: float) -> bool:
 
 
 def test_pg_dump_of_the_teamkb_tables_holds_the_feedback(postgres_server, pg_url, tmp_path):
-    """The backup command the README gives."""
+    """The backup command docs/deployment.md gives."""
     import subprocess
 
     store = _open_feedback_store(make_settings(tmp_path, state_url=pg_url))
