@@ -11,13 +11,13 @@ from pathlib import Path, PurePath
 
 from knowledge.documents import LoadedDoc, document_name
 from knowledge.errors import LoadError
-from knowledge.formats import asciidoc, html, markdown, pdf, rst, text
+from knowledge.formats import asciidoc, html, markdown, pdf, plain, rst
 from knowledge.formats.format import Format
 from knowledge.formats.reading import check_size
 
 # In the order users are told what teamkb reads.
 FORMATS: tuple[Format, ...] = (
-    markdown.FORMAT, rst.FORMAT, html.FORMAT, asciidoc.FORMAT, text.FORMAT, pdf.FORMAT
+    markdown.FORMAT, rst.FORMAT, html.FORMAT, asciidoc.FORMAT, plain.FORMAT, pdf.FORMAT
 )  # fmt: skip
 NAMES = tuple(f.name for f in FORMATS)
 _BY_SUFFIX = {suffix: f for f in FORMATS for suffix in f.suffixes}
