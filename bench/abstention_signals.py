@@ -1,5 +1,6 @@
 """Which pre-generation signal best tells a question the quotes will answer from one they
-will not: measured for the README's "Abstention", and the default kept.
+will not: measured for docs/answers.md#abstention ("Other signals to threshold"), and
+the default kept.
 
     python bench/abstention_signals.py CONFIG.toml:QUESTIONS.jsonl[:COLLECTION] [...]
 
