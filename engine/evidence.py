@@ -20,15 +20,16 @@ from engine.terms import contains, fact_tokens, named_terms, rare_terms
 from engine.types import Passage
 from knowledge import formats
 from knowledge.embedding import Embedder
+from knowledge.formats import asciidoc
+from knowledge.formats import rst as rst_rules
 from knowledge.formats.asciidoc import ADOC_HIDDEN_LINE
-from knowledge.text import sentence_starts, stems
+from knowledge.text import line_spans, sentence_starts, stems
 
 log = logging.getLogger(__name__)
 
 MAX_QUOTE = 300  # characters: a quote must stay readable in a Slack block or a hover
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
-_ADOC_BLOCK = re.compile(r"^(-{4,}|\.{4,}|={4,})\s*$")  # AsciiDoc listing/literal delimiters
 _RULE = re.compile(r"^\s*[-=~^#*+_:|.`]{3,}\s*$")  # heading underlines, rules, separators
 _HEADING = re.compile(r"^\s*(#{1,6}\s|={1,6}\s)")
 _ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)])\s+\S")
@@ -37,28 +38,6 @@ _TABLE_RULE = re.compile(r"^\s*[|+]?[\s|+:=-]*$")
 # An AsciiDoc/RST definition term: "--staged::", "core.editor::", "-S::" (not prose).
 _TERM = re.compile(r"^\S[^\s]*(?:\s\S+){0,3}::\s*$|^\S[^\s]*(?:\s\S+){0,3};;\s*$")
 _TERM_AT = re.compile(r"[^\n]*(?:::|;;)[ \t]*\n")  # a block that opens with its term
-# reStructuredText markup that a reader never sees rendered: a link target
-# (".. _csv-contents:"), a substitution, a directive that only files or formats the page
-# (index entries, authors, a table of contents), or an admonition's bare opening line
-# (".. seealso::", whose body is content). A directive with an argument that renders
-# (".. function:: lru_cache(maxsize=128)", ".. versionadded:: 3.2") is content; a code
-# directive's body comes back as a literal block (`_RST_LITERAL`).
-_RST_MARKUP = re.compile(
-    r"^(\s*)\.\.\s+(?:_[^:]*:.*|\|[^|]+\|.*"
-    r"|(index|toctree|highlight|sectionauthor|moduleauthor|currentmodule|testsetup"
-    r"|code-block|code|sourcecode"
-    r"|testcleanup|tabularcolumns|raw|include|contents|meta|default-role|only|module)::.*"
-    r"|[\w-]+::\s*)$"
-)
-_RST_OPTION = re.compile(r"^\s+:[\w-]+:(?:\s|$)")  # ":noindex:", not a role (":pep:`8`")
-# What opens a reStructuredText literal block: a paragraph ending in "::" (the block is
-# the indented lines after it) or a code directive. AsciiDoc's "--soft::" is a list
-# term instead, so this applies to .rst sources only.
-_RST_LITERAL = re.compile(
-    r"^(\s*)(?:\.\.\s+(?:code-block|code|sourcecode|doctest|testcode|testoutput"
-    r"|productionlist)::.*|(?!\.\.\s)(?:.*\S)?::)\s*$"
-)
-_DOCTEST = re.compile(r"^\s*>>>\s")
 
 
 def is_rst(source: str) -> bool:
@@ -127,15 +106,6 @@ def unwrap(text: str, *, apart: re.Pattern[str] | None = None, rst: bool = False
     return "".join([*out, text[pos:]])
 
 
-def _lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of each line, without the newline."""
-    spans, pos = [], 0
-    for line in text.split("\n"):
-        spans.append((pos, pos + len(line)))
-        pos += len(line) + 1
-    return spans
-
-
 def _blocks(text: str, *, rst: bool = False) -> list[tuple[int, int, str]]:
     """Cut a passage into paragraphs, items, rows and code blocks (character spans)."""
     blocks: list[tuple[int, int, str]] = []
@@ -143,7 +113,7 @@ def _blocks(text: str, *, rst: bool = False) -> list[tuple[int, int, str]]:
     kind, term_start = "prose", -1  # term_start: a definition term awaiting its description
     fence: re.Pattern[str] | None = None
     code_start = -1
-    lines = _lines(text)
+    lines = line_spans(text)
 
     def close() -> None:
         nonlocal cur
@@ -151,7 +121,7 @@ def _blocks(text: str, *, rst: bool = False) -> list[tuple[int, int, str]]:
             blocks.append((cur[0], cur[1], kind))
         cur = []
 
-    skipped, literals = _rst_lines(text, lines) if rst else (_adoc_hidden(text, lines), [])
+    skipped, literals = (rst_rules if rst else asciidoc).hidden_lines(text, lines)
     for n, (s, e) in enumerate(lines):
         # The previous line: an underline needs text right above it.
         line, above_line = text[s:e], text[slice(*lines[n - 1])] if n else ""
@@ -167,7 +137,9 @@ def _blocks(text: str, *, rst: bool = False) -> list[tuple[int, int, str]]:
         if _RULE.match(line) and above_line.strip() and one_line and not _ROW.match(line):
             cur = []  # an underline: the one line above it was a heading, not content
             continue
-        if _FENCE.match(line) or (not rst and _ADOC_BLOCK.match(line)):  # RST: an adornment
+        # In reStructuredText, a line of four dashes is a title's adornment instead.
+        delimiter = not rst and asciidoc.BLOCK_DELIMITER.match(line)
+        if _FENCE.match(line) or delimiter:
             close()
             fence = _FENCE if _FENCE.match(line) else re.compile(re.escape(line.strip()) + r"\s*$")
             code_start = e + 1
@@ -196,74 +168,6 @@ def _blocks(text: str, *, rst: bool = False) -> list[tuple[int, int, str]]:
     if fence is not None and code_start < len(text):  # an unclosed block (a cut chunk)
         blocks.append((code_start, len(text), "code"))
     return sorted(blocks + [(a, b, "code") for a, b in literals])
-
-
-def _adoc_hidden(text: str, lines: list[tuple[int, int]]) -> set[int]:
-    """Start offsets of AsciiDoc lines a reader never sees (`ADOC_HIDDEN_LINE`): no unit,
-    and a lone `+` ends the paragraph before it as a blank line would."""
-    return {s for s, e in lines if ADOC_HIDDEN_LINE.match(text[s:e])}
-
-
-def _rst_lines(text: str, lines: list[tuple[int, int]]) -> tuple[set[int], list[tuple[int, int]]]:
-    """The start offsets of the lines that are markup or inside a literal block, and
-    the literal blocks' (start, end)."""
-    literals = sorted(_rst_literals(text, lines).items())
-    inside = {s for s, _ in lines for a, b in literals if a <= s < b}
-    return _rst_markup(text, lines) | inside, literals
-
-
-def _rst_markup(text: str, lines: list[tuple[int, int]]) -> set[int]:
-    """Start offsets of the lines that are reStructuredText markup (`_RST_MARKUP`)."""
-    out: set[int] = set()
-    directive: tuple[int, bool] | None = None  # (indent, whole body is markup)
-    for s, e in lines:
-        line = text[s:e]
-        if directive is not None:
-            indent, whole = directive
-            deeper = len(line) - len(line.lstrip()) > indent
-            # An index's entries and a toctree's file list are markup too; any other
-            # directive's body is content, though its option lines are not.
-            if not line.strip():
-                directive = directive if whole else None  # options end at a blank line
-                continue
-            if deeper and (whole or _RST_OPTION.match(line)):
-                out.add(s)
-                continue
-            directive = None
-        if m := _RST_MARKUP.match(line):
-            out.add(s)
-            directive = (len(m.group(1)), bool(m.group(2)))
-    return out
-
-
-def _rst_literals(text: str, lines: list[tuple[int, int]]) -> dict[int, int]:
-    """{start: end} of each literal block (the indented lines after a "::" paragraph or
-    a code directive, its options skipped) and doctest block (">>>" to a blank line)."""
-    out: dict[int, int] = {}
-    n = 0
-    while n < len(lines):
-        s, e = lines[n]
-        line, n = text[s:e], n + 1
-        if _DOCTEST.match(line) and (n == 1 or not text[slice(*lines[n - 2])].strip()):
-            last = n - 1
-            while n < len(lines) and text[slice(*lines[n])].strip():
-                last, n = n, n + 1
-            out[s] = lines[last][1]
-            continue
-        m = _RST_LITERAL.match(line)
-        if not m:
-            continue
-        indent, body = len(m.group(1)), list[tuple[int, int]]()
-        while n < len(lines):
-            row = text[slice(*lines[n])]
-            if row.strip() and len(row) - len(row.lstrip()) <= indent:
-                break
-            if row.strip() and (body or not _RST_OPTION.match(row)):  # options lead
-                body.append(lines[n])
-            n += 1
-        if body:
-            out[body[0][0]] = body[-1][1]
-    return out
 
 
 def _sentences(text: str, start: int, end: int, kind: str) -> list[tuple[int, int, bool]]:
@@ -403,7 +307,7 @@ class EvidenceSet:
             return _folded(e.sentence.text.split("\n")), False
         lines = self.texts[e.passage][e.sentence.start : cut].split("\n")
         while lines and (not lines[-1].strip() or _FENCE.match(lines[-1])
-                         or _ADOC_BLOCK.match(lines[-1])):  # fmt: skip
+                         or asciidoc.BLOCK_DELIMITER.match(lines[-1])):  # fmt: skip
             lines.pop()  # the code block's opening delimiter ("```bash", "----")
         return _folded(lines), True
 
@@ -445,7 +349,7 @@ def _markup_between(text: str, span: tuple[int, int], s: Sentence) -> bool:
     and they never see markup; a title starts another subject."""
     gap = text[s.end : span[0]] if s.end <= span[0] else text[span[1] : s.start]
     lines = gap.split("\n")
-    if any(_RST_MARKUP.match(line) or _hidden_directive(line) for line in lines):
+    if any(rst_rules.MARKUP_LINE.match(line) or asciidoc.is_directive_line(line) for line in lines):
         return True
     # A section title: the quote would run on into another section ("… git-update-index(1).
     # CAVEATS ------- The fsmonitor daemon does not …"). Its underline is what `_blocks`
@@ -454,13 +358,6 @@ def _markup_between(text: str, span: tuple[int, int], s: Sentence) -> bool:
         line.strip() and _RULE.match(rule) and not _ROW.match(rule)
         for line, rule in itertools.pairwise(lines)
     )
-
-
-def _hidden_directive(line: str) -> bool:
-    """An AsciiDoc preprocessor line (`ifndef::git-log[]`): the text on its two sides
-    may not even appear together in the rendered page. A lone `+` only continues a
-    list item, so a quote may grow across it."""
-    return bool(ADOC_HIDDEN_LINE.match(line)) and line.strip() != "+"
 
 
 def _folded(lines: list[str]) -> str:

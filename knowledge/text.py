@@ -146,3 +146,15 @@ def rewrite_markers(text: str, rewrite: Callable[[list[int]], str]) -> str:
 def format_markers(numbers: list[int]) -> str:
     """The markers for passage numbers as the answer shows them: "[1][3]"."""
     return "".join(f"[{n}]" for n in numbers)
+
+
+Spans = list[tuple[int, int]]
+
+
+def line_spans(text: str) -> Spans:
+    """(start, end) offsets of each line, without the newline."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans

@@ -31,6 +31,7 @@ from knowledge.documents import LoadedDoc, Section
 from knowledge.formats.format import Format
 from knowledge.formats.reading import read_text
 from knowledge.formats.sections import Heading, append_section, document, name_title
+from knowledge.text import Spans
 
 _ONE_LINE = re.compile(r"^(={1,6})[ \t]+(\S.*?)(?:[ \t]+=+)?[ \t]*$")
 _UNDERLINE_LEVEL = {"=": 1, "-": 2, "~": 3, "^": 4, "+": 5}
@@ -116,6 +117,24 @@ ADOC_HIDDEN_LINE = re.compile(
     r"^\s*(?:(?:ifn?def|ifeval|endif|include)::[^\[\s]*\[[^\]\n]*\]|\+|\[\[[^\]\n]*\]\])[ \t]*$"
     r"|^//(?!/)[^\n]*$|^/{4,}[ \t]*$"
 )
+
+# Listing and literal block delimiters as a quote sees them (`----`, `....`, `====`).
+BLOCK_DELIMITER = re.compile(r"^(-{4,}|\.{4,}|={4,})\s*$")
+
+
+def hidden_lines(text: str, lines: Spans) -> tuple[set[int], Spans]:
+    """Of a passage's `lines` (start, end offsets): the start offsets of the lines a
+    reader never sees (`ADOC_HIDDEN_LINE`), which make no quote, a lone `+` ending the
+    paragraph before it as a blank line would; and no literal blocks (a delimited block
+    is found by `BLOCK_DELIMITER` as the passage is read)."""
+    return {s for s, e in lines if ADOC_HIDDEN_LINE.match(text[s:e])}, []
+
+
+def is_directive_line(line: str) -> bool:
+    """An AsciiDoc preprocessor line (`ifndef::git-log[]`): the text on its two sides
+    may not even appear together in the rendered page. A lone `+` only continues a
+    list item, so a quote may grow across it."""
+    return bool(ADOC_HIDDEN_LINE.match(line)) and line.strip() != "+"
 
 
 def adoc_inline(text: str) -> str:
