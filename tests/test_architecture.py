@@ -91,3 +91,16 @@ def test_the_check_sees_function_level_imports(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from teamkb.render import dumps\n    import lsp.server\n")
     assert imported_packages(module) == {"teamkb", "lsp"}
+
+
+def test_every_name_the_engine_exports_resolves() -> None:
+    """The front ends' one door: each public name is listed once and is the very object
+    its home module defines."""
+    import importlib
+
+    import engine
+
+    homes = engine._HOMES  # the lazy table `__getattr__` resolves from
+    assert sorted(engine.__all__) == sorted(homes)
+    for name in engine.__all__:
+        assert getattr(engine, name) is getattr(importlib.import_module(homes[name]), name)
