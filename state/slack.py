@@ -34,10 +34,14 @@ from state.sqlite import transaction, use_wal
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS shared (answer_id TEXT PRIMARY KEY, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS threads (
+
+def schema(prefix: str = "") -> str:
+    """The Slack tables, the same on SQLite and PostgreSQL; PostgreSQL's share a database
+    with other apps, hence their prefix."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {prefix}seen (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {prefix}shared (answer_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {prefix}threads (
   channel TEXT NOT NULL, thread_ts TEXT NOT NULL, at TEXT NOT NULL,
   PRIMARY KEY (channel, thread_ts)
 );
@@ -95,7 +99,7 @@ class SQLiteSlackState:
         self._lock = threading.Lock()
         with self._lock, self._connect() as db:
             use_wal(db)
-            db.executescript(_SCHEMA)
+            db.executescript(schema())
             if fresh and legacy is not None and legacy.exists():
                 import_legacy(db, legacy)
 

@@ -15,22 +15,14 @@ from datetime import UTC, datetime, timedelta
 from state.errors import StateUnavailable
 from state.feedback import utc_now
 from state.postgres import Postgres
+from state.slack import schema
 
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS teamkb_slack_seen (key TEXT PRIMARY KEY, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS teamkb_slack_shared (answer_id TEXT PRIMARY KEY, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS teamkb_slack_threads (
-  channel TEXT NOT NULL, thread_ts TEXT NOT NULL, at TEXT NOT NULL,
-  PRIMARY KEY (channel, thread_ts)
-);
-"""
 
 
 class PostgresSlackState:
     def __init__(self, url: str) -> None:
-        self.db = Postgres(url, schema=SCHEMA)
+        self.db = Postgres(url, schema=schema("teamkb_slack_"))
 
     def claim(self, key: str, *, keep_days: int = 2) -> bool:
         try:
