@@ -44,10 +44,16 @@ CORE_STOP_WORDS = frozenset(
     what when where which who why according answer docs not no yes if then than so into
     about any all each there here also may more most some such only just""".split()  # noqa: SIM905
 )
+# FILLER's chat words that content words keep: the answer checks, evidence scores and
+# abstention were calibrated with them counted ("who needed the documentation?" keeps
+# "needed" and is not declined as wordless).
+_FILLER_KEPT_AS_CONTENT = frozenset(
+    "anybody getting hi myself needed somebody thanks wanted ways".split()  # noqa: SIM905
+)
 # Words that say nothing about what a question or a sentence is about: content words
 # and stems (answer checks, evidence, abstention) leave these out.
 STOP_WORDS = (
-    FILLER
+    FILLER - _FILLER_KEPT_AS_CONTENT
     | CORE_STOP_WORDS
     | frozenset(
         """nor without onto over under above below after before between through during

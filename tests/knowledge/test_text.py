@@ -13,10 +13,14 @@ from knowledge.text import (
 )
 
 
-def test_every_stop_word_list_is_part_of_one():
-    assert FILLER < STOP_WORDS and CORE_STOP_WORDS < STOP_WORDS
+def test_each_reader_drops_its_own_stop_words():
     # the full-text query keeps what a page may be about
     assert {"docs", "use"} <= CORE_STOP_WORDS and not {"docs", "use"} & FILLER
+    assert CORE_STOP_WORDS < STOP_WORDS
+    # the query drops chat words that content words keep: a question of them is not wordless
+    assert {"needed", "thanks"} <= FILLER and not {"needed", "thanks"} & STOP_WORDS
+    assert stems("who needed the documentation?") == {"neede"}
+    assert stems("thanks, how do I rotate it?") == {"thank", "rotat"}
 
 
 def test_words_and_stems():
