@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from engine.evidence import is_rst, unwrap
 from engine.rendering import model_view
 from engine.types import Passage, Prompt
+from knowledge.chunking import HEADING_SEP
 
 # What the model is told to say when the excerpts lack the answer; training targets use
 # the same words.
@@ -74,7 +75,7 @@ def quoted(p: Passage) -> str:
 
 
 def passage_header(n: int, p: Passage) -> str:
-    where = f"{p.source} › {p.heading}" if p.heading else f"{p.source} › {p.title}"
+    where = f"{p.source}{HEADING_SEP}{p.heading or p.title}"
     return f"[{n}] {where}"
 
 

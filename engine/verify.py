@@ -47,6 +47,8 @@ from dataclasses import dataclass, replace
 
 from engine.evidence import EvidenceSet
 from engine.terms import contains, fact_tokens, rare_terms
+from knowledge import formats
+from knowledge.chunking import HEADING_SEP
 from knowledge.text import (
     CITATION_MARKER,
     CORE_STOP_WORDS,
@@ -88,8 +90,10 @@ _AMOUNT_WORDS = frozenset(
     thirty forty fifty sixty hundred hundreds thousand thousands million dozen few
     several half double single multiple unbounded""".split()  # noqa: SIM905 (reads as prose)
 )
-# "deploys/rollback.md › How to roll back": a passage header copied into the answer.
-_HEADER_COPY = re.compile(r"[\w./-]+\.(?:md|markdown|rst|txt|html?|pdf)\b\s*›", re.I)
+# "deploys/rollback.md › How to roll back": a passage header (prompting.passage_header)
+# copied into the answer, a name right before the heading separator; it is a header when
+# the name is that of a document teamkb reads (knowledge.formats decides which).
+_HEADER_COPY = re.compile(r"([\w./-]+)\s*" + re.escape(HEADING_SEP.strip()))
 # What support() counts as a sentence's words: code spans, paths and numbers whole.
 _CLAIM_WORD = re.compile(r"`[^`]+`|[A-Za-z0-9][A-Za-z0-9_.:/#%-]*[A-Za-z0-9%]|[0-9]")
 _CLAUSE = re.compile(r"[.;:!?()\[\]—–\n]|,\s|\s-\s")
@@ -194,7 +198,7 @@ def cite(sentence: str, passages: Sequence[str]) -> str:
     """The sentence cited where its words are: the markers it gave that the passages
     back, else the passage that backs it best, else none. Small models often answer
     right but cite wrong or not at all. A copied passage header gives ""."""
-    if _HEADER_COPY.search(sentence):
+    if any(formats.of(m.group(1)) for m in _HEADER_COPY.finditer(sentence)):
         return ""
     found = cited_numbers(sentence)
     cited = [n for n in found if 1 <= n <= len(passages)]

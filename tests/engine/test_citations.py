@@ -1,6 +1,6 @@
 from engine.citations import check_citations
 from engine.followups import retrieval_query
-from engine.prompting import build_prompt
+from engine.prompting import build_prompt, passage_header
 from engine.types import Passage, Turn
 from engine.verify import cite, support
 
@@ -33,9 +33,19 @@ def test_grounding_keeps_supported_markers_and_cites_unmarked_claims():
     assert cite("Oncall/handoff-checklist.md › Before the meeting [1]", passages) == ""
 
 
-def _p(n: int, text: str) -> Passage:
+def test_a_copied_header_is_known_by_every_format_teamkb_reads():
+    # The same headers the prompt numbers its passages with, whatever the source's format.
+    passages = ["Canary: 5% of traffic for 15 minutes."] * 2
+    for source in ("git-log.txt.gz", "guide.rest", "notes.adoc", "run.md.gz", "API.HTML"):
+        header = passage_header(1, _p(1, "x", source)).removeprefix("[1] ")
+        assert cite(f"{header} canary traffic [1]", passages) == "", source
+    # A heading separator after a word that names no document is prose, and is cited.
+    assert cite("Canary › 5% of traffic for 15 minutes.", passages).endswith("[1].")
+
+
+def _p(n: int, text: str, source: str = "") -> Passage:
     return Passage(
-        id=str(n), collection="c", source=f"doc{n}.md", title="T", heading=f"H{n}",
+        id=str(n), collection="c", source=source or f"doc{n}.md", title="T", heading=f"H{n}",
         lines=(1, 2), text=text, score=1.0, similarity=0.5,
     )  # fmt: skip
 
