@@ -162,14 +162,11 @@ class Engine:
 
     def citation_url(self, collection: str, source: str, start: int, end: int) -> str | None:
         """The link to these lines, or None when the collection has no (usable) template."""
-        template = self.settings.collection(collection).url
-        if not template:
-            return None
-        try:
-            return template.format(path=source, start=start, end=end)
-        except (KeyError, IndexError, ValueError):
-            log.warning("bad url template for collection %s: %r", collection, template)
-            return None
+        settings = self.settings.collection(collection)
+        url = settings.citation_url(source, start, end)
+        if url is None and settings.url:
+            log.warning("bad url template for collection %s: %r", collection, settings.url)
+        return url
 
     # -- answers -----------------------------------------------------------------------
     def ask(

@@ -27,6 +27,16 @@ class CollectionSettings:
     # Citation link template; placeholders {path}, {start}, {end}. Empty: a file path.
     url: str = ""
 
+    def citation_url(self, source: str, start: int, end: int) -> str | None:
+        """The link to these lines, or None when there is no template or it cannot be
+        filled (an unknown placeholder): a citation then shows its file path."""
+        if not self.url:
+            return None
+        try:
+            return self.url.format(path=source, start=start, end=end) or None
+        except (KeyError, IndexError, ValueError):
+            return None
+
 
 @dataclass(frozen=True)
 class RetrievalSettings:

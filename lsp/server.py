@@ -300,16 +300,12 @@ class TeamkbServer(LanguageServer):
 
     def source_url(self, collection: str, source: str, lines: tuple[int, int]) -> str | None:
         """The collection's link to these lines, or None. Before the engine is built (a
-        hover answered from the snapshot) the template is filled in here, as the engine
-        does it."""
+        hover answered from the snapshot) the settings fill in the template, as the
+        engine does."""
         engine = self.engine_ready() or self.early_engine
         if engine is not None:
-            return engine.citation_url(collection, source, lines[0], lines[1])
-        template = self.base_settings.collection(collection).url
-        try:
-            return template.format(path=source, start=lines[0], end=lines[1]) or None
-        except (KeyError, IndexError, ValueError):  # the engine logs it once it is built
-            return None
+            return engine.citation_url(collection, source, *lines)
+        return self.base_settings.collection(collection).citation_url(source, *lines)
 
     def citation_link(
         self, source: str, lines: tuple[int, int], url: str | None, collection: str

@@ -183,3 +183,15 @@ def test_sampling_starts_from_the_same_seed_on_every_call(packaged_gguf):
     )
     first = "".join(generator.stream(prompt))
     assert first and "".join(generator.stream(prompt)) == first
+
+
+def test_a_collection_links_citations_by_its_template_or_not_at_all():
+    from engine import CollectionSettings
+
+    docs = CollectionSettings("docs", url="https://git.example.com/docs/{path}#L{start}-L{end}")
+    assert docs.citation_url("runbooks/a.md", 7, 12) == (
+        "https://git.example.com/docs/runbooks/a.md#L7-L12"
+    )
+    # No template, or one with a placeholder teamkb does not fill: the file path is shown.
+    assert CollectionSettings("docs").citation_url("a.md", 1, 2) is None
+    assert CollectionSettings("docs", url="{repo}/{path}").citation_url("a.md", 1, 2) is None
