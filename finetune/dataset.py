@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import DECLINE, Passage, Sentence, build_prompt, is_rst, model_view, passage_sentences
-from engine.evaluation.answers import Question
-from engine.evaluation.questions import (
+from engine.evaluation import (
+    Question,
     feedback_records,
     feedback_target,
     keywords_of,

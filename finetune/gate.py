@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import Settings
-from engine.evaluation.answers import EvalConfig, Question, Summary, evaluate, load_questions
-from engine.evaluation.answers import result as eval_result
+from engine.evaluation import EvalConfig, Question, Summary, evaluate, load_questions
+from engine.evaluation import result as eval_result
 from finetune.config import FinetuneConfig
 from finetune.dataset import Example
 

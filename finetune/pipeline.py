@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 
 from engine import AdapterPointer, Settings, TeamkbError, adapters_dir, prompt_budget, write_current
-from engine.evaluation.answers import load_questions
+from engine.evaluation import load_questions
 from finetune.base import prepare_base
 from finetune.config import FinetuneConfig
 from finetune.errors import TrainingError
@@ -232,7 +232,6 @@ def _data(run: _Run, base: _Base, embedder: Any) -> tuple[Dataset, Any]:
     """The versioned data set, and the embedder its search used: the gate reuses it
     rather than loading the model a second time."""
     from engine import build_engine
-    from engine.evaluation.questions import load_chunks
     from finetune.dataset import build_dataset
 
     settings = run.settings
@@ -242,7 +241,7 @@ def _data(run: _Run, base: _Base, embedder: Any) -> tuple[Dataset, Any]:
     g = settings.generator
     ds = build_dataset(
         finetune_dir(settings.home) / "datasets",
-        load_chunks(settings, run.collection),
+        search_engine.chunks(run.collection),
         run.cfg,
         count_tokens=base.count_tokens,
         budget_tokens=prompt_budget(g.n_ctx, g.max_tokens),

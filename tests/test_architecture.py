@@ -56,16 +56,19 @@ def test_state_is_used_through_its_package_only() -> None:
 FRONT_ENDS = ("bot", "lsp", "finetune", "teamkb")
 
 
+SEALED_ENGINE = {"engine", "engine.evaluation"}
+
+
 def sealed_api_violations(paths: list[Path]) -> list[str]:
     """Front ends use the engine through `engine` (and `engine.evaluation`, the measure
-    they report and gate on), storage through `state`, and never `knowledge` itself: the
-    engine decides what of the knowledge layer is theirs to see."""
+    they report and gate on, through the package alone, never its modules), storage
+    through `state`, and never `knowledge` itself: the engine decides what of the
+    knowledge layer is theirs to see."""
     bad = []
     for path in paths:
         for name in sorted(imported_modules(path)):
             package = name.split(".")[0]
-            evaluation = name == "engine.evaluation" or name.startswith("engine.evaluation.")
-            internal = package == "engine" and name != "engine" and not evaluation
+            internal = package == "engine" and name not in SEALED_ENGINE
             if package == "knowledge" or internal:
                 bad.append(f"{path} imports {name}")
     return bad
@@ -80,11 +83,12 @@ def test_front_ends_use_the_sealed_engine_api() -> None:
 def test_the_sealed_api_check_sees_internals(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text(
-        "from engine import Settings\nfrom engine.evaluation.answers import Question\n"
+        "from engine import Settings\nfrom engine.evaluation import Question\n"
+        "import engine.evaluation\nfrom engine.evaluation.answers import Question\n"
         "def f():\n    from engine.settings import Settings\n    import knowledge.text\n"
     )
     found = [v.split(" imports ")[1] for v in sealed_api_violations([module])]
-    assert found == ["engine.settings", "knowledge.text"]
+    assert found == ["engine.evaluation.answers", "engine.settings", "knowledge.text"]
 
 
 def test_the_check_sees_function_level_imports(tmp_path: Path) -> None:
@@ -94,13 +98,15 @@ def test_the_check_sees_function_level_imports(tmp_path: Path) -> None:
 
 
 def test_every_name_the_engine_exports_resolves() -> None:
-    """The front ends' one door: each public name is listed once and is the very object
-    its home module defines."""
-    import importlib
-
+    """The front ends' two doors: the engine's public names are its lazy table's, each
+    listed once, and every name either package exports resolves."""
     import engine
+    import engine.evaluation
 
-    homes = engine._HOMES  # the lazy table `__getattr__` resolves from
-    assert sorted(engine.__all__) == sorted(homes)
+    # The table `__getattr__` reads; its keys are unique, so no name is listed twice.
+    assert sorted(engine.__all__) == sorted(engine._HOMES)
     for name in engine.__all__:
-        assert getattr(engine, name) is getattr(importlib.import_module(homes[name]), name)
+        assert hasattr(engine, name), f"engine.{name} does not resolve"
+    assert len(set(engine.evaluation.__all__)) == len(engine.evaluation.__all__)
+    for name in engine.evaluation.__all__:
+        assert hasattr(engine.evaluation, name), f"engine.evaluation.{name} does not resolve"

@@ -36,7 +36,7 @@ def register_eval(esub: Any) -> None:
 
 
 def run_answers(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.evaluation.answers import build_configs, evaluate, load_questions, result
+    from engine.evaluation import build_configs, evaluate, load_questions, result
 
     questions = load_questions(args.questions)
     names = [n.strip() for n in args.configs.split(",") if n.strip()]
@@ -50,7 +50,7 @@ def run_answers(args: argparse.Namespace, settings: Settings) -> int:
     )
     res = result(outcomes, notes)
     if args.report:
-        from engine.evaluation.report import write_report
+        from engine.evaluation import write_report
 
         path = write_report(res, args.report)
         print(f"report: {path}", file=sys.stderr)
@@ -59,7 +59,7 @@ def run_answers(args: argparse.Namespace, settings: Settings) -> int:
         data.pop("outcomes")
         print(dumps(data))
         return 0
-    from engine.evaluation.report import COLUMNS, table_rows
+    from engine.evaluation import COLUMNS, table_rows
 
     widths = [max(len(label), 7) for _, label in COLUMNS]
     print("  ".join(label.rjust(w) for (_, label), w in zip(COLUMNS, widths, strict=True)))
@@ -72,8 +72,7 @@ def run_answers(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_make_questions(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.evaluation.answers import write_questions
-    from engine.evaluation.questions import make_questions
+    from engine.evaluation import make_questions, write_questions
 
     questions = make_questions(settings, args.collection, limit=args.limit)
     write_questions(args.out, questions)

@@ -55,7 +55,7 @@ def run_retrieval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_beir(args: argparse.Namespace, settings: Settings, modes: list[str]) -> int:
-    from engine.evaluation.retrieval import evaluate_beir_set
+    from engine.evaluation import evaluate_beir_set
 
     results = evaluate_beir_set(
         settings,
@@ -78,8 +78,7 @@ def _run_beir(args: argparse.Namespace, settings: Settings, modes: list[str]) ->
 
 def _run_questions(args: argparse.Namespace, settings: Settings, modes: list[str]) -> int:
     from engine import build_engine
-    from engine.evaluation import load_questions
-    from engine.evaluation.retrieval import evaluate_questions, test_set_name
+    from engine.evaluation import evaluate_questions, load_questions, test_set_name
 
     engine = build_engine(settings, with_generator=False)
     results = []
