@@ -264,7 +264,8 @@ class Engine:
             gen = self.generator
             key = answer_key(
                 question=question, query=query, collection=self.settings.collection(name),
-                index_version=version, model=gen.model if gen else "",
+                index=self.settings.index_location, index_version=version,
+                model=gen.model if gen else "",
                 adapter=gen.adapter if gen else "", retrieval=self.settings.retrieval,
                 generator=self.settings.generator,
             )  # fmt: skip

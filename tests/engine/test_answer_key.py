@@ -11,13 +11,14 @@ from typing import Any, Literal
 
 import pytest
 
-from engine.answer_key import answer_key, source_fingerprint
+from engine.answer_key import _ANSWER_CODE, CODE_FINGERPRINT, answer_key, source_fingerprint
 from engine.settings import CollectionSettings, GeneratorSettings, RetrievalSettings
 
 BASE: dict[str, Any] = {
     "question": "How do I roll back a deploy?",
     "query": "How do I roll back a deploy?",
     "collection": CollectionSettings("handbook", ("examples/handbook",), "https://x/{path}"),
+    "index": "/srv/teamkb/index",
     "index_version": 3,
     "model": "gemma3:270m",
     "adapter": "",
@@ -60,6 +61,7 @@ CHANGES = [
     ("query", {"query": "deploy ledger-api; how do I roll back a deploy?"}),
     ("collection", {"collection": CollectionSettings("runbooks")}),
     ("collection url", {"collection": dataclasses.replace(BASE["collection"], url="")}),
+    ("index", {"index": "s3://team-kb/index"}),
     ("index_version", {"index_version": 4}),
     ("model", {"model": "gemma3:1b"}),
     ("adapter", {"adapter": "ad-2"}),
@@ -71,13 +73,6 @@ def test_each_answer_shaping_input_changes_the_key(change):
     assert answer_key(**{**BASE, **change}) != answer_key(**BASE)
 
 
-def test_every_setting_is_covered():
-    names = {name for name, _ in CHANGES}
-    for table in ("retrieval", "generator"):
-        fields = {f"{table}.{f.name}" for f in dataclasses.fields(BASE[table])}
-        assert fields <= names and len(fields) > 10
-
-
 def test_the_code_fingerprint_follows_the_source(tmp_path: Path):
     package = tmp_path / "engine"
     package.mkdir()
@@ -86,3 +81,12 @@ def test_the_code_fingerprint_follows_the_source(tmp_path: Path):
     assert source_fingerprint(package) == before
     (package / "prompting.py").write_text('SYSTEM = "Answer from the excerpts only."\n')
     assert source_fingerprint(package) != before
+    (package / "prompting.py").unlink()
+    with pytest.raises(RuntimeError, match="no Python source"):
+        source_fingerprint(package)
+
+
+def test_the_installed_answer_code_is_fingerprinted():
+    # engine and knowledge both count: a change to the text rules changes answers too.
+    assert source_fingerprint(*_ANSWER_CODE) == CODE_FINGERPRINT
+    assert {root.name for root in _ANSWER_CODE} == {"engine", "knowledge"}
