@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine import Settings
 from teamkb.render import dumps
-
-if TYPE_CHECKING:
-    pass
 
 
 def register(sub: Any) -> None:

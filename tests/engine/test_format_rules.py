@@ -30,6 +30,18 @@ def test_every_suffix_of_a_format_is_read_by_its_rules(fmt):
             assert as_read(MARKUP, source) == as_read(MARKUP, first), source
 
 
+def test_each_format_reads_its_own_markup_and_no_other():
+    asciidoc, rst = model_view(MARKUP, "git-log.txt"), as_read(MARKUP, "guide.rst")
+    # AsciiDoc: the comment is hidden from the model, cross references and attributes render.
+    assert "NEEDSWORK" not in asciidoc and "see git-push(1) and a--b." in asciidoc
+    assert ":mod:`os`" in asciidoc  # a Sphinx role is no AsciiDoc markup
+    # reStructuredText, as a reader sees it: the version note and the roles render.
+    assert rst.startswith("New in version 3.2.\nUse `os` or `run --fast`, see linkgit:")
+    # Markdown, HTML's text and plain text: shown as written.
+    for source in ("guide.md", "page.html", "notes.text"):
+        assert model_view(MARKUP, source) == as_read(MARKUP, source) == MARKUP, source
+
+
 def test_a_rest_file_is_quoted_as_restructured_text():
     units = passage_sentences(MARKUP, rst=is_rst("guide.rest"))
     assert is_rst("guide.rest") and is_rst("guide.REST.gz")
