@@ -18,11 +18,9 @@ import numpy as np
 
 from engine.terms import contains, fact_tokens, named_terms, rare_terms
 from engine.types import Passage
-from knowledge import formats
 from knowledge.embedding import Embedder
-from knowledge.formats import asciidoc
+from knowledge.formats import asciidoc, of
 from knowledge.formats import rst as rst_rules
-from knowledge.formats.asciidoc import ADOC_HIDDEN_LINE
 from knowledge.text import line_spans, sentence_starts, stems
 
 log = logging.getLogger(__name__)
@@ -42,7 +40,7 @@ _TERM_AT = re.compile(r"[^\n]*(?:::|;;)[ \t]*\n")  # a block that opens with its
 
 def is_rst(source: str) -> bool:
     """Whether a source is reStructuredText (gzipped or not)."""
-    return formats.of(source) is formats.rst.FORMAT
+    return of(source) is rst_rules.FORMAT
 
 
 @dataclass(frozen=True)
@@ -363,7 +361,7 @@ def _markup_between(text: str, span: tuple[int, int], s: Sentence) -> bool:
 def _folded(lines: list[str]) -> str:
     """Lines as one line of answer text, without the AsciiDoc lines a reader never sees
     (a list continuation's lone `+`, `ifndef::git-log[]`)."""
-    return " ".join(" ".join(ln for ln in lines if not ADOC_HIDDEN_LINE.match(ln)).split())
+    return " ".join(" ".join(ln for ln in lines if not asciidoc.ADOC_HIDDEN_LINE.match(ln)).split())
 
 
 def _fold(text: str) -> str:
