@@ -1,7 +1,7 @@
 """Typed errors. `str(err)` is always safe to show a user; details go to logs."""
 
-from knowledge.errors import IndexNotFound, KnowledgeError, LoadError
-from state import ConfigError, StateUnavailable, TeamkbError
+from knowledge.errors import IndexNotFound, KnowledgeError
+from state import ConfigError, TeamkbError
 
 
 class InvalidQuestion(TeamkbError):
@@ -27,7 +27,5 @@ __all__ = [
     "IndexNotFound",
     "InvalidQuestion",
     "KnowledgeError",
-    "LoadError",
-    "StateUnavailable",
     "TeamkbError",
 ]
